@@ -1,0 +1,144 @@
+// swift-tools-version:6.2
+//
+// WaterHub: an intermunicipal hub that pulls each water company's weekly feed, validates and
+// splits it per municipality into one SQLite file per town, and serves each town its own slice.
+//
+// The targets, from the inside out:
+//   WaterHubCore      pure domain: events, households and cases, reference data, routing rules
+//   WaterHubDialects  pure feed decoding: CSV/JSON dialects, encodings, Dutch dates and amounts
+//   WaterHubConfig    reads and validates Config/ (YAML with file:line:key diagnostics)
+//   CCurl             the one C-facing target: libcurl plus typed shims for its variadic calls
+//   WaterHubFetch     the libcurl fetcher (file://, http(s)://, sftp://)
+//   WaterHubStorage   GRDB: the hub ledger and one database per town
+//   WaterHubAPI       Hummingbird 2: the token-bound pull API
+//   WaterHubApp       the composition root (buildApplication), ingest pipeline, services
+//   waterhub          the command line (swift-argument-parser); @main only parses and calls in
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "waterhub",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "waterhub", targets: ["WaterHubCommand"]),
+        .library(name: "WaterHubApp", targets: ["WaterHubApp"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: ["FullFoundation"]),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    ],
+    targets: [
+        .target(
+            name: "WaterHubCore",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "WaterHubDialects",
+            dependencies: ["WaterHubCore"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "WaterHubConfig",
+            dependencies: [
+                "WaterHubCore", "WaterHubDialects",
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+        .target(
+            name: "WaterHubFetch",
+            dependencies: [
+                "CCurl", "WaterHubCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "WaterHubStorage",
+            dependencies: [
+                "WaterHubCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "WaterHubAPI",
+            dependencies: [
+                "WaterHubCore", "WaterHubStorage",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "WaterHubApp",
+            dependencies: [
+                "WaterHubCore", "WaterHubDialects", "WaterHubConfig", "WaterHubFetch",
+                "WaterHubStorage", "WaterHubAPI",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "WaterHubCommand",
+            dependencies: [
+                "WaterHubApp",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WaterHubCoreTests",
+            dependencies: ["WaterHubCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WaterHubDialectsTests",
+            dependencies: ["WaterHubDialects"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WaterHubConfigTests",
+            dependencies: ["WaterHubConfig"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WaterHubStorageTests",
+            dependencies: ["WaterHubStorage"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WaterHubAppTests",
+            dependencies: [
+                "WaterHubApp",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

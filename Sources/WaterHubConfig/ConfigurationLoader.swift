@@ -1,0 +1,224 @@
+import Foundation
+import WaterHubCore
+import WaterHubDialects
+
+/// Reads a `Config/` directory: `hub.yaml`, `sources/*.yaml` and `reference/*.csv`.
+///
+/// Every problem is collected (not just the first), each with its file, line and key, so that
+/// `waterhub check` can list them all at once.
+public enum ConfigurationLoader {
+    /// The reference tables, copied from Statbel's 2025 map and the 2025 merger list.
+    public static let referenceFiles = (
+        postalCodes: "reference/postcode_refnis_2025.csv",
+        municipalities: "reference/municipalities_flanders_2025.csv",
+        mergers: "reference/fusies_2025.csv"
+    )
+
+    /// Loads and validates the configuration in `directory`.
+    public static func load(directory: String) throws(ConfigurationError) -> HubConfiguration {
+        let issues = IssueCollector()
+        let root = directory.hasSuffix("/") ? String(directory.dropLast()) : directory
+        func path(_ name: String) -> String { "\(root)/\(name)" }
+
+        guard let reference = loadReference(root: root, issues: issues) else {
+            throw ConfigurationError(issues: issues.issues)
+        }
+        var configuration = HubConfiguration(directory: root, reference: reference)
+        let hubFile = path("hub.yaml")
+        if let text = readText(hubFile, issues: issues), let node = parseYAML(text, file: hubFile, issues: issues) {
+            readHub(node, into: &configuration)
+        }
+        let sourceDirectory = path("sources")
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: sourceDirectory)) ?? []
+        let sourceFiles = names.filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
+        if sourceFiles.isEmpty {
+            issues.add(ConfigIssue(file: sourceDirectory, line: nil, key: nil, "no source files (*.yaml); every water company needs one"))
+        }
+        var seen: [String: String] = [:]
+        for name in sourceFiles {
+            let file = "\(sourceDirectory)/\(name)"
+            guard let text = readText(file, issues: issues), let node = parseYAML(text, file: file, issues: issues) else { continue }
+            let stem = String(name[..<name.lastIndex(of: ".")!])
+            guard let source = readSource(node, defaultID: stem, configDirectory: root) else { continue }
+            if let other = seen[source.id] {
+                issues.add(ConfigIssue(file: file, line: nil, key: "id", "source id \(source.id.debugDescription) is already used in \(other)"))
+                continue
+            }
+            seen[source.id] = file
+            configuration.sources.append(source)
+        }
+        if !issues.issues.isEmpty { throw ConfigurationError(issues: issues.issues) }
+        return configuration
+    }
+
+    private static func readText(_ file: String, issues: IssueCollector) -> String? {
+        guard let data = FileManager.default.contents(atPath: file) else {
+            issues.add(ConfigIssue(file: file, line: nil, key: nil, "cannot read the file (missing, or not readable)"))
+            return nil
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            issues.add(ConfigIssue(file: file, line: nil, key: nil, "the file is not valid UTF-8"))
+            return nil
+        }
+        return text
+    }
+
+    private static func loadReference(root: String, issues: IssueCollector) -> ReferenceData? {
+        let files = referenceFiles
+        guard let postalCodes = readText("\(root)/\(files.postalCodes)", issues: issues),
+              let municipalities = readText("\(root)/\(files.municipalities)", issues: issues),
+              let mergers = readText("\(root)/\(files.mergers)", issues: issues) else { return nil }
+        do {
+            return try ReferenceData(postalCodeTable: postalCodes, flemishMunicipalityTable: municipalities, mergerTable: mergers)
+        } catch let error as ReferenceDataError {
+            issues.add(ConfigIssue(file: "\(root)/reference/\(error.table)", line: error.line, key: nil, error.message))
+        } catch {
+            issues.add(ConfigIssue(file: "\(root)/reference", line: nil, key: nil, "\(error)"))
+        }
+        return nil
+    }
+
+    // MARK: hub.yaml
+
+    private static func readHub(_ node: LocatedNode, into configuration: inout HubConfiguration) {
+        guard var hub = LocatedMapping(node) else { return }
+        if let listenNode = hub.optional("listen"), var listen = LocatedMapping(listenNode) {
+            if let host = listen.optional("host")?.text { configuration.host = host }
+            if let port = listen.optional("port")?.integer(in: 1...65535) { configuration.port = port }
+            listen.reportUnknownKeys()
+        }
+        if let dataDirectory = hub.optional("data_dir")?.text { configuration.dataDirectory = dataDirectory }
+        if let validationNode = hub.optional("validation"), var validation = LocatedMapping(validationNode) {
+            if let node = validation.optional("earliest_date"), let text = node.text {
+                if let date = CalendarDate(iso: text) { configuration.rules.earliestDate = date } else { node.issue("expected a date as YYYY-MM-DD, got \(text.debugDescription)") }
+            }
+            if let days = validation.optional("max_days_ahead")?.integer(in: 0...3650) { configuration.rules.maximumDaysAhead = days }
+            validation.reportUnknownKeys()
+        }
+        if let tenantsNode = hub.required("tenants"), let elements = tenantsNode.elements {
+            var seen = Set<String>()
+            for element in elements {
+                guard let tenant = readTenant(element, reference: configuration.reference) else { continue }
+                if !seen.insert(tenant.nisCode).inserted {
+                    element.issue("town \(tenant.nisCode) \(tenant.name) is listed twice")
+                    continue
+                }
+                configuration.tenants.append(tenant)
+            }
+            if elements.isEmpty { tenantsNode.issue("list at least one town (by NIS code)") }
+        }
+        hub.reportUnknownKeys()
+    }
+
+    private static func readTenant(_ node: LocatedNode, reference: ReferenceData) -> Tenant? {
+        guard var mapping = LocatedMapping(node) else { return nil }
+        defer { mapping.reportUnknownKeys() }
+        guard let nisNode = mapping.required("nis"), let nis = nisNode.text else { return nil }
+        let name = mapping.optional("name")
+        if let merger = reference.mergersByOldNISCode[nis], merger.newNISCode != nis {
+            let newName = reference.municipalities[merger.newNISCode]?.dutchName ?? ""
+            nisNode.issue("\(nis) (\(merger.oldName)) merged into \(merger.newNISCode) \(newName) on 1 January 2025; use \(merger.newNISCode)")
+            return nil
+        }
+        guard let municipality = reference.municipalities[nis] else {
+            nisNode.issue("\(nis.debugDescription) is not a NIS code of the 2025 municipality table")
+            return nil
+        }
+        guard municipality.isFlemish else {
+            nisNode.issue("\(nis) \(municipality.dutchName) is not a Flemish municipality")
+            return nil
+        }
+        if let nameNode = name, let given = nameNode.text,
+           given.lowercased() != municipality.dutchName.lowercased(), given.lowercased() != municipality.frenchName.lowercased() {
+            nameNode.issue("NIS code \(nis) is \(municipality.dutchName), not \(given.debugDescription); check the code")
+            return nil
+        }
+        return Tenant(nisCode: nis, name: municipality.dutchName)
+    }
+
+    // MARK: sources/*.yaml
+
+    private static func readSource(_ node: LocatedNode, defaultID: String, configDirectory: String) -> SourceConfiguration? {
+        guard var mapping = LocatedMapping(node) else { return nil }
+        defer { mapping.reportUnknownKeys() }
+        let idNode = mapping.optional("id")
+        let id = idNode?.text ?? defaultID
+        if !id.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-" || $0 == "_") }) || id.isEmpty {
+            (idNode ?? node).issue("a source id is lower-case letters, digits, '-' and '_', got \(id.debugDescription)")
+        }
+        let name = mapping.required("name")?.text
+        let url = mapping.required("url").flatMap { readURL($0, configDirectory: configDirectory) }
+        var schedule = Schedule.weekly(weekday: 1, hour: 6, minute: 0)
+        if let scheduleNode = mapping.optional("schedule"), let text = scheduleNode.text {
+            if let parsed = Schedule(text) { schedule = parsed } else {
+                scheduleNode.issue("expected 'weekly monday 06:00', 'daily 06:00' or 'every 30m', got \(text.debugDescription)")
+            }
+        }
+        var fetch = FetchSettings()
+        if let fetchNode = mapping.optional("fetch") { readFetch(fetchNode, into: &fetch) }
+        var credentials = Credentials()
+        if let authNode = mapping.optional("auth") { readAuth(authNode, into: &credentials) }
+        let dialect = mapping.required("dialect").flatMap(DialectReader.read)
+        guard let name, let url, let dialect else { return nil }
+        var source = SourceConfiguration(id: id, name: name, url: url, dialect: dialect, schedule: schedule, file: node.file)
+        source.fetch = fetch
+        source.credentials = credentials
+        return source
+    }
+
+    /// Accepts `https://`, `http://`, `sftp://`, `file:///absolute` and `file:relative` (to the
+    /// config directory); refuses credentials inside the URL.
+    private static func readURL(_ node: LocatedNode, configDirectory: String) -> String? {
+        guard let text = node.text else { return nil }
+        let lower = text.lowercased()
+        if lower.hasPrefix("file:") && !lower.hasPrefix("file://") {
+            let relative = String(text.dropFirst(5))
+            let base = configDirectory.hasPrefix("/") ? configDirectory : FileManager.default.currentDirectoryPath + "/" + configDirectory
+            return "file://" + URL(fileURLWithPath: base).appendingPathComponent(relative).standardizedFileURL.path
+        }
+        guard ["https://", "http://", "sftp://", "file://"].contains(where: lower.hasPrefix) else {
+            node.issue("expected an https://, http://, sftp:// or file: URL, got \(text.debugDescription)")
+            return nil
+        }
+        if let authority = text.split(separator: "/", omittingEmptySubsequences: true).dropFirst().first, authority.contains("@"),
+           authority.split(separator: "@").first?.contains(":") == true {
+            node.issue("the URL carries a password; put it in auth.password (an environment variable or a file) instead")
+            return nil
+        }
+        return text
+    }
+
+    private static func readFetch(_ node: LocatedNode, into fetch: inout FetchSettings) {
+        guard var mapping = LocatedMapping(node) else { return }
+        if let value = mapping.optional("connect_timeout")?.integer(in: 1...600) { fetch.connectTimeoutSeconds = value }
+        if let value = mapping.optional("timeout")?.integer(in: 1...86_400) { fetch.totalTimeoutSeconds = value }
+        if let value = mapping.optional("low_speed_limit")?.integer(in: 1...1_000_000_000) { fetch.lowSpeedBytesPerSecond = value }
+        if let value = mapping.optional("low_speed_time")?.integer(in: 1...3600) { fetch.lowSpeedSeconds = value }
+        if let value = mapping.optional("max_bytes")?.integer(in: 1...Int(Int64.max)) { fetch.maxBytes = Int64(value) }
+        if let value = mapping.optional("retries")?.integer(in: 0...20) { fetch.retries = value }
+        if let value = mapping.optional("expected_every_days")?.integer(in: 1...366) { fetch.expectedEveryDays = value }
+        if let value = mapping.optional("grace_days")?.integer(in: 0...366) { fetch.graceDays = value }
+        mapping.reportUnknownKeys()
+    }
+
+    private static func readAuth(_ node: LocatedNode, into credentials: inout Credentials) {
+        guard var mapping = LocatedMapping(node) else { return }
+        credentials.username = mapping.optional("username")?.text
+        credentials.password = secret(&mapping, "password")
+        credentials.bearerToken = secret(&mapping, "bearer_token")
+        if credentials.password != nil && credentials.username == nil {
+            mapping.owner.issue("a password needs a username")
+        }
+        mapping.reportUnknownKeys()
+    }
+
+    /// `NAME_env: VAR` or `NAME_file: /path`; a bare `NAME:` is refused so that no secret is ever written in the config.
+    private static func secret(_ mapping: inout LocatedMapping, _ name: String) -> SecretReference? {
+        if let bare = mapping.optional(name) {
+            bare.issue("secrets never stand in the configuration; use \(name)_env (an environment variable) or \(name)_file (a file)")
+        }
+        if let variable = mapping.optional("\(name)_env")?.text { return SecretReference(.environment(variable)) }
+        if let file = mapping.optional("\(name)_file")?.text { return SecretReference(.file(file)) }
+        return nil
+    }
+}

@@ -1,0 +1,168 @@
+import WaterHubCore
+import WaterHubDialects
+
+/// The whole configuration of a hub, read from a `Config/` directory and validated once.
+public struct HubConfiguration: Sendable {
+    /// The directory the configuration was read from.
+    public var directory: String
+    /// Where the pull API listens (`listen.host`, default 127.0.0.1).
+    public var host = "127.0.0.1"
+    /// `listen.port`, default 8080.
+    public var port = 8080
+    /// `data_dir`: where `Tenants/` (town files and ledger) and `Archive/` live; default `.`.
+    public var dataDirectory = "."
+    /// The towns this hub serves, by NIS code.
+    public var tenants: [Tenant] = []
+    /// The water companies whose feeds the hub fetches.
+    public var sources: [SourceConfiguration] = []
+    /// The 2025 postal code and NIS tables, and the 2025 mergers.
+    public var reference: ReferenceData
+    /// `validation.earliest_date` and `validation.max_days_ahead`.
+    public var rules = EventRules()
+
+    public init(directory: String, reference: ReferenceData) {
+        self.directory = directory
+        self.reference = reference
+    }
+
+    /// The tenant with this NIS code.
+    public func tenant(_ nisCode: String) -> Tenant? {
+        tenants.first { $0.nisCode == nisCode }
+    }
+}
+
+/// One water company's feed: where to fetch it, how often, and its dialect.
+public struct SourceConfiguration: Sendable {
+    /// A short id (`aquaflan`), used in the ledger, logs and provenance; the file name by default.
+    public var id: String
+    /// The company's name as people know it.
+    public var name: String
+    /// Where to fetch: `https://`, `http://`, `sftp://` or `file://` (credentials never here).
+    public var url: String
+    public var dialect: Dialect
+    /// When to fetch (`weekly monday 06:00`), in the hub's time zone.
+    public var schedule: Schedule
+    /// Limits and retries for one fetch.
+    public var fetch = FetchSettings()
+    /// Credentials, as references to environment variables or files.
+    public var credentials = Credentials()
+    /// The file this source is defined in, for messages.
+    public var file: String
+
+    public init(id: String, name: String, url: String, dialect: Dialect, schedule: Schedule, file: String) {
+        self.id = id
+        self.name = name
+        self.url = url
+        self.dialect = dialect
+        self.schedule = schedule
+        self.file = file
+    }
+}
+
+/// How often a source is fetched.
+public enum Schedule: Sendable, Hashable, CustomStringConvertible {
+    /// Every week on `weekday` (1 = Monday … 7 = Sunday) at hour:minute.
+    case weekly(weekday: Int, hour: Int, minute: Int)
+    /// Every day at hour:minute.
+    case daily(hour: Int, minute: Int)
+    /// Every so many minutes.
+    case every(minutes: Int)
+
+    static let weekdays = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+
+    public var description: String {
+        func time(_ hour: Int, _ minute: Int) -> String {
+            "\(hour < 10 ? "0" : "")\(hour):\(minute < 10 ? "0" : "")\(minute)"
+        }
+        switch self {
+        case .weekly(let weekday, let hour, let minute): return "weekly \(Schedule.weekdays[weekday - 1]) \(time(hour, minute))"
+        case .daily(let hour, let minute): return "daily \(time(hour, minute))"
+        case .every(let minutes): return "every \(minutes)m"
+        }
+    }
+
+    /// Parses `weekly monday 06:00`, `daily 06:00` or `every 30m` / `every 2h`.
+    public init?(_ text: String) {
+        let words = text.lowercased().split(separator: " ").map(String.init)
+        func time(_ word: String) -> (Int, Int)? {
+            let parts = word.split(separator: ":")
+            guard parts.count == 2, let hour = Int(parts[0]), let minute = Int(parts[1]),
+                  (0...23).contains(hour), (0...59).contains(minute) else { return nil }
+            return (hour, minute)
+        }
+        switch words.first {
+        case "weekly":
+            guard words.count == 3, let day = Schedule.weekdays.firstIndex(of: words[1]), let (hour, minute) = time(words[2]) else { return nil }
+            self = .weekly(weekday: day + 1, hour: hour, minute: minute)
+        case "daily":
+            guard words.count == 2, let (hour, minute) = time(words[1]) else { return nil }
+            self = .daily(hour: hour, minute: minute)
+        case "every":
+            guard words.count == 2, let unit = words[1].last, let number = Int(words[1].dropLast()), number > 0 else { return nil }
+            switch unit {
+            case "m": self = .every(minutes: number)
+            case "h": self = .every(minutes: number * 60)
+            default: return nil
+            }
+        default:
+            return nil
+        }
+    }
+}
+
+/// Limits and retries for fetching one source.
+public struct FetchSettings: Sendable, Hashable {
+    /// `connect_timeout`, seconds.
+    public var connectTimeoutSeconds = 15
+    /// `timeout`: the whole transfer, seconds.
+    public var totalTimeoutSeconds = 300
+    /// `low_speed_limit` bytes per second for `low_speed_time` seconds aborts a stalled transfer.
+    public var lowSpeedBytesPerSecond = 100
+    public var lowSpeedSeconds = 30
+    /// `max_bytes`: a larger file is refused.
+    public var maxBytes: Int64 = 512 << 20
+    /// `retries`: how often a temporary failure is tried again.
+    public var retries = 3
+    /// `expected_every`: a new file is expected this often (days); later is overdue after the grace.
+    public var expectedEveryDays = 7
+    /// `grace_days`: slack before a late source counts as overdue.
+    public var graceDays = 2
+
+    public init() {}
+}
+
+/// A secret named in the configuration: an environment variable or a file, never the value.
+public struct SecretReference: Sendable, Hashable, CustomStringConvertible {
+    public enum Location: Sendable, Hashable {
+        case environment(String)
+        case file(String)
+    }
+
+    public let location: Location
+
+    public init(_ location: Location) { self.location = location }
+
+    public var description: String {
+        switch location {
+        case .environment(let name): "environment variable \(name)"
+        case .file(let path): "file \(path)"
+        }
+    }
+}
+
+/// How a source authenticates; every secret is a reference.
+public struct Credentials: Sendable, Hashable {
+    public var username: String?
+    public var password: SecretReference?
+    public var bearerToken: SecretReference?
+
+    public init() {}
+
+    /// Every secret this source needs.
+    public var secrets: [(key: String, reference: SecretReference)] {
+        var result: [(String, SecretReference)] = []
+        if let password { result.append(("auth.password", password)) }
+        if let bearerToken { result.append(("auth.bearer_token", bearerToken)) }
+        return result
+    }
+}

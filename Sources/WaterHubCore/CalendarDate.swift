@@ -1,0 +1,167 @@
+/// A day in the proleptic Gregorian calendar, with no time of day and no time zone.
+///
+/// Feeds speak in days (`dd/mm/yyyy`), and so does the law (a LAC session date, a
+/// disconnection date). Keeping days as days avoids the off-by-one-day errors that come from
+/// turning them into instants in some time zone.
+public struct CalendarDate: Sendable, Hashable, Comparable, Codable, CustomStringConvertible {
+    public let year: Int
+    public let month: Int
+    public let day: Int
+
+    /// Creates a date, or returns nil when the day does not exist (31/02, month 13, …).
+    public init?(year: Int, month: Int, day: Int) {
+        guard (1...9999).contains(year), (1...12).contains(month),
+              day >= 1, day <= CalendarDate.daysIn(month: month, year: year) else { return nil }
+        self.year = year
+        self.month = month
+        self.day = day
+    }
+
+    /// Parses the ISO form `yyyy-MM-dd`.
+    public init?(iso text: some StringProtocol) {
+        let utf8 = Array(text.utf8)
+        guard utf8.count == 10, utf8[4] == UInt8(ascii: "-"), utf8[7] == UInt8(ascii: "-"),
+              let year = CalendarDate.digits(utf8[0..<4]),
+              let month = CalendarDate.digits(utf8[5..<7]),
+              let day = CalendarDate.digits(utf8[8..<10]) else { return nil }
+        self.init(year: year, month: month, day: day)
+    }
+
+    /// The date as `yyyy-MM-dd`.
+    public var iso: String {
+        func pad(_ value: Int, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))"
+    }
+
+    public var description: String { iso }
+
+    public static func < (lhs: CalendarDate, rhs: CalendarDate) -> Bool {
+        (lhs.year, lhs.month, lhs.day) < (rhs.year, rhs.month, rhs.day)
+    }
+
+    /// Days since 1970-01-01 (negative before), by the civil-from-days algorithm of H. Hinnant.
+    public var daysSinceEpoch: Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let shiftedMonth = month > 2 ? month - 3 : month + 9
+        let dayOfYear = (153 * shiftedMonth + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
+
+    /// The date `daysSinceEpoch` days after 1970-01-01.
+    public init(daysSinceEpoch: Int) {
+        let z = daysSinceEpoch + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let shiftedMonth = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
+        let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        self.year = year
+        self.month = month
+        self.day = day
+    }
+
+    /// The date `days` days later (earlier when negative).
+    public func adding(days: Int) -> CalendarDate {
+        CalendarDate(daysSinceEpoch: daysSinceEpoch + days)
+    }
+
+    /// Whole days from `self` to `other` (positive when `other` is later).
+    public func days(until other: CalendarDate) -> Int {
+        other.daysSinceEpoch - daysSinceEpoch
+    }
+
+    /// ISO 8601 weekday: 1 is Monday, 7 is Sunday.
+    public var isoWeekday: Int {
+        // 1970-01-01 was a Thursday (4).
+        let weekday = (daysSinceEpoch % 7 + 7 + 3) % 7
+        return weekday + 1
+    }
+
+    /// The ISO 8601 week this date belongs to (the week-numbering year may differ from `year`).
+    public var isoWeek: ISOWeek {
+        let thursday = adding(days: 4 - isoWeekday)
+        let firstOfYear = CalendarDate(year: thursday.year, month: 1, day: 1)!
+        let week = firstOfYear.days(until: thursday) / 7 + 1
+        return ISOWeek(year: thursday.year, week: week)
+    }
+
+    static func daysIn(month: Int, year: Int) -> Int {
+        switch month {
+        case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
+    }
+
+    static func digits(_ bytes: ArraySlice<UInt8>) -> Int? {
+        var value = 0
+        for byte in bytes {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            value = value * 10 + Int(byte - UInt8(ascii: "0"))
+        }
+        return bytes.isEmpty ? nil : value
+    }
+
+    // Codable as the ISO string, the way every file and API in the hub writes a day.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        guard let date = CalendarDate(iso: text) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "expected a date as YYYY-MM-DD, got \(text.debugDescription)")
+        }
+        self = date
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(iso)
+    }
+}
+
+/// An ISO 8601 week, such as 2026-W47: the unit of the weekly report and the statistics.
+public struct ISOWeek: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public let year: Int
+    public let week: Int
+
+    public init(year: Int, week: Int) {
+        self.year = year
+        self.week = week
+    }
+
+    /// Parses `yyyy-Www`, checking that the week exists in that year.
+    public init?(_ text: some StringProtocol) {
+        let parts = text.split(separator: "-", maxSplits: 1)
+        guard parts.count == 2, parts[0].count == 4, parts[1].first == "W", parts[1].count == 3,
+              let year = Int(parts[0]), let week = Int(parts[1].dropFirst()), week >= 1 else { return nil }
+        let candidate = ISOWeek(year: year, week: week)
+        guard candidate.monday.isoWeek == candidate else { return nil }
+        self = candidate
+    }
+
+    /// The Monday that starts this week.
+    public var monday: CalendarDate {
+        let january4 = CalendarDate(year: year, month: 1, day: 4)!
+        let firstMonday = january4.adding(days: 1 - january4.isoWeekday)
+        return firstMonday.adding(days: (week - 1) * 7)
+    }
+
+    /// The Sunday that ends this week.
+    public var sunday: CalendarDate { monday.adding(days: 6) }
+
+    public var description: String {
+        "\(year)-W\(week < 10 ? "0" : "")\(week)"
+    }
+
+    public static func < (lhs: ISOWeek, rhs: ISOWeek) -> Bool {
+        (lhs.year, lhs.week) < (rhs.year, rhs.week)
+    }
+}

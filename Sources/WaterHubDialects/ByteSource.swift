@@ -1,0 +1,81 @@
+/// Where a decoder reads a feed's bytes from, chunk by chunk, so that memory stays bounded.
+///
+/// The pure decoders read from this protocol; the adapters give them a file (the raw archive)
+/// and the tests give them bytes in memory.
+public protocol ByteSource {
+    /// Reads up to `buffer.count` bytes into `buffer`; returns 0 at the end.
+    mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int
+}
+
+/// Bytes in memory, read in chunks of at most `chunkSize` (small chunks test the seams).
+public struct InMemoryByteSource: ByteSource {
+    private let bytes: [UInt8]
+    private var offset = 0
+    private let chunkSize: Int
+
+    public init(_ bytes: [UInt8], chunkSize: Int = 1 << 16) {
+        self.bytes = bytes
+        self.chunkSize = max(1, chunkSize)
+    }
+
+    public init(_ text: String, chunkSize: Int = 1 << 16) {
+        self.init(Array(text.utf8), chunkSize: chunkSize)
+    }
+
+    public mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        let count = min(buffer.count, chunkSize, bytes.count - offset)
+        guard count > 0 else { return 0 }
+        bytes.withUnsafeBytes { source in
+            buffer.baseAddress!.copyMemory(from: source.baseAddress! + offset, byteCount: count)
+        }
+        offset += count
+        return count
+    }
+}
+
+/// A window on a byte source: a buffer that refills as a scanner moves on, and keeps every byte
+/// from `mark` on (the start of the record being scanned), so a record may span many chunks.
+struct ChunkedBytes<Source: ByteSource> {
+    private var source: Source
+    private(set) var buffer: [UInt8]
+    private(set) var end = 0
+    private var finished = false
+    /// Bytes before this index may be dropped at the next refill.
+    var mark = 0
+
+    init(source: Source, chunkSize: Int = 1 << 18) {
+        self.source = source
+        self.buffer = [UInt8](repeating: 0, count: chunkSize)
+    }
+
+    /// Makes sure `index` is inside the buffer, refilling when needed; returns false at the end.
+    /// A refill may move the bytes: `index` and `mark` are adjusted, nothing else stays valid.
+    @inline(__always)
+    mutating func has(_ index: inout Int) throws -> Bool {
+        if index < end { return true }
+        return try refill(&index)
+    }
+
+    private mutating func refill(_ index: inout Int) throws -> Bool {
+        while index >= end {
+            if finished { return false }
+            if mark > 0 {
+                let kept = end - mark
+                buffer.withUnsafeMutableBytes { raw in
+                    raw.baseAddress!.copyMemory(from: raw.baseAddress! + mark, byteCount: kept)
+                }
+                index -= mark
+                end = kept
+                mark = 0
+            }
+            if end == buffer.count {
+                buffer.append(contentsOf: repeatElement(0, count: buffer.count))
+            }
+            let read = try buffer.withUnsafeMutableBytes { raw in
+                try source.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[end...]))
+            }
+            if read == 0 { finished = true } else { end += read }
+        }
+        return true
+    }
+}

@@ -1,0 +1,104 @@
+import WaterHubCore
+
+/// Turns one row's raw field values into an `Event`, by the dialect's rules for dates, amounts
+/// and codes; or says which field is wrong and why.
+public struct EventMapper: Sendable {
+    public let source: String
+    public let dialect: Dialect
+    private let typeCodes: [String: EventType]
+    private let yes: Set<String>
+    private let no: Set<String>
+    private let unknown: Set<String>
+
+    public init(source: String, dialect: Dialect) {
+        self.source = source
+        self.dialect = dialect
+        var codes: [String: EventType] = [:]
+        if dialect.eventTypeCodes.isEmpty {
+            for type in EventType.allCases { codes[type.rawValue] = type }
+        } else {
+            for (code, type) in dialect.eventTypeCodes { codes[Dialect.normalizedCode(code)] = type }
+        }
+        typeCodes = codes
+        yes = Set(dialect.yesCodes.map(Dialect.normalizedCode))
+        no = Set(dialect.noCodes.map(Dialect.normalizedCode))
+        unknown = Set(dialect.unknownCodes.map(Dialect.normalizedCode))
+    }
+
+    /// Builds the event from values indexed by `EventField` (nil or empty when absent).
+    public func event(from values: FieldValues) -> Result<Event, RowProblem> {
+        func text(_ field: EventField) -> String? {
+            guard let value = values[field]?.trimmingWhitespace(), !value.isEmpty else { return nil }
+            return value
+        }
+        guard let typeCode = text(.type) else {
+            return .failure(RowProblem(.missingField, field: .type, "no event type"))
+        }
+        guard let type = typeCodes[Dialect.normalizedCode(typeCode)] else {
+            let known = typeCodes.keys.sorted().joined(separator: ", ")
+            return .failure(RowProblem(.unknownEventType, field: .type, "event type code \(typeCode.debugDescription) is not in the mapping (known: \(known))"))
+        }
+        guard let dateText = text(.eventDate) else {
+            return .failure(RowProblem(.missingField, field: .eventDate, "no event date"))
+        }
+        guard let date = dialect.dateFormats.lazy.compactMap({ $0.date(from: dateText) }).first else {
+            let formats = dialect.dateFormats.map(\.pattern).joined(separator: " or ")
+            return .failure(RowProblem(.invalidDate, field: .eventDate, "\(dateText.debugDescription) is not a real date in the form \(formats)"))
+        }
+        var amount: Int64?
+        if let amountText = text(.amountDue) {
+            switch dialect.amount.cents(from: amountText) {
+            case .success(let cents): amount = cents
+            case .failure(let problem): return .failure(problem)
+            }
+        }
+        var protected = ProtectedStatus.unknown
+        if let flag = text(.protectedCustomer).map(Dialect.normalizedCode), !unknown.contains(flag) {
+            if yes.contains(flag) { protected = .yes }
+            else if no.contains(flag) { protected = .no }
+            else {
+                return .failure(RowProblem(.invalidValue, field: .protectedCustomer,
+                    "\(flag.debugDescription) is none of the yes codes (\(dialect.yesCodes.joined(separator: ", "))) or no codes (\(dialect.noCodes.joined(separator: ", ")))"))
+            }
+        }
+        var nisCode = text(.nisCode)
+        if let code = nisCode, !(code.utf8.count == 5 && code.allSatisfy(\.isASCIIDigit)) {
+            return .failure(RowProblem(.invalidValue, field: .nisCode, "a NIS code has 5 digits, got \(code.debugDescription)"))
+        }
+        if nisCode?.isEmpty == true { nisCode = nil }
+        let postalCode = text(.postalCode)
+        if let code = postalCode, !(code.utf8.count == 4 && code.allSatisfy(\.isASCIIDigit)) {
+            return .failure(RowProblem(.unknownPostalCode, field: .postalCode, "a Belgian postal code has 4 digits, got \(code.debugDescription)"))
+        }
+        return .success(Event(
+            source: source, sourceEventID: text(.sourceEventID) ?? "", type: type, eventDate: date,
+            customerNumber: text(.customerNumber), connectionID: text(.connectionID), name: text(.name),
+            street: text(.street), houseNumber: text(.houseNumber), box: text(.box),
+            postalCode: postalCode, municipality: text(.municipality), nisCode: nisCode,
+            phone: text(.phone), email: text(.email), amountDueCents: amount,
+            protectedCustomer: protected, note: text(.note)))
+    }
+}
+
+/// A row's raw text values, indexed by canonical field.
+public struct FieldValues: Sendable {
+    private var values: [String?] = Array(repeating: nil, count: EventField.allCases.count)
+
+    public init() {}
+
+    public subscript(field: EventField) -> String? {
+        get { values[field.index] }
+        set { values[field.index] = newValue }
+    }
+
+    /// Clears every value, keeping the storage.
+    public mutating func removeAll() {
+        for index in values.indices { values[index] = nil }
+    }
+}
+
+extension EventField {
+    /// The field's position in `allCases`, for array-indexed storage.
+    public var index: Int { EventField.indexByField[self]! }
+    private static let indexByField: [EventField: Int] = Dictionary(uniqueKeysWithValues: allCases.enumerated().map { ($1, $0) })
+}

@@ -1,0 +1,71 @@
+/// The character encodings water companies send: UTF-8 (with or without a byte-order mark),
+/// Windows-1252 (Excel's default on Belgian Windows) and ISO-8859-1.
+public enum TextEncoding: String, Sendable, Hashable, CaseIterable {
+    case utf8 = "utf-8"
+    case windows1252 = "windows-1252"
+    case latin1 = "iso-8859-1"
+
+    /// Decodes bytes, or returns nil when they are not valid in this encoding.
+    ///
+    /// Windows-1252 leaves five bytes undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D): their presence
+    /// means the file is not Windows-1252, and guessing would produce silent mojibake.
+    public func decode(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        if bytes.allSatisfy({ $0 < 0x80 }) {
+            return String(decoding: bytes, as: UTF8.self)
+        }
+        switch self {
+        case .utf8:
+            return String(validating: bytes, as: UTF8.self)
+        case .latin1:
+            var scalars = String.UnicodeScalarView()
+            for byte in bytes { scalars.append(Unicode.Scalar(byte)) }
+            return String(scalars)
+        case .windows1252:
+            var scalars = String.UnicodeScalarView()
+            for byte in bytes {
+                if byte < 0x80 || byte >= 0xA0 {
+                    scalars.append(Unicode.Scalar(byte))
+                } else {
+                    let value = TextEncoding.windows1252High[Int(byte - 0x80)]
+                    guard value != 0, let scalar = Unicode.Scalar(value) else { return nil }
+                    scalars.append(scalar)
+                }
+            }
+            return String(scalars)
+        }
+    }
+
+    /// Decodes bytes from an array (convenience for tests and small values).
+    public func decode(_ bytes: some Collection<UInt8>) -> String? {
+        Array(bytes).withUnsafeBufferPointer { decode($0) }
+    }
+
+    /// Windows-1252 code points for bytes 0x80–0x9F; 0 marks an undefined byte.
+    static let windows1252High: [UInt32] = [
+        0x20AC, 0, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021,
+        0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0, 0x017D, 0,
+        0, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014,
+        0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0, 0x017E, 0x0178,
+    ]
+
+    /// Encodes text in this encoding (for writing demo feeds); nil when a character has no byte.
+    public func encode(_ text: String) -> [UInt8]? {
+        switch self {
+        case .utf8:
+            return Array(text.utf8)
+        case .latin1, .windows1252:
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(text.utf8.count)
+            for scalar in text.unicodeScalars {
+                if scalar.value < 0x80 || (scalar.value >= 0xA0 && scalar.value <= 0xFF) {
+                    bytes.append(UInt8(scalar.value))
+                } else if self == .windows1252, let index = TextEncoding.windows1252High.firstIndex(of: scalar.value), scalar.value != 0 {
+                    bytes.append(UInt8(0x80 + index))
+                } else {
+                    return nil
+                }
+            }
+            return bytes
+        }
+    }
+}
