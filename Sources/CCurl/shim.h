@@ -51,4 +51,8 @@ static inline CURLcode waterhub_easy_getinfo_string(CURL *handle, CURLINFO info,
     return curl_easy_getinfo(handle, info, value);
 }
 
+/* Macros Swift does not import. */
+static const long waterhub_auth_bearer = (long)CURLAUTH_BEARER;
+static const long waterhub_global_default = (long)CURL_GLOBAL_DEFAULT;
+
 #endif

@@ -93,6 +93,13 @@ public enum ConfigurationLoader {
                 if let date = CalendarDate(iso: text) { configuration.rules.earliestDate = date } else { node.issue("expected a date as YYYY-MM-DD, got \(text.debugDescription)") }
             }
             if let days = validation.optional("max_days_ahead")?.integer(in: 0...3650) { configuration.rules.maximumDaysAhead = days }
+            if let node = validation.optional("max_quarantined_share"), let text = node.text {
+                if let share = Double(text.replacingOccurrences(of: "%", with: "")).map({ text.hasSuffix("%") ? $0 / 100 : $0 }), (0...1).contains(share) {
+                    configuration.maximumQuarantinedShare = share
+                } else {
+                    node.issue("expected a share between 0 and 1 (0.2) or a percentage (20%), got \(text.debugDescription)")
+                }
+            }
             validation.reportUnknownKeys()
         }
         if let tenantsNode = hub.required("tenants"), let elements = tenantsNode.elements {

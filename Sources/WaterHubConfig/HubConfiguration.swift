@@ -19,6 +19,8 @@ public struct HubConfiguration: Sendable {
     public var reference: ReferenceData
     /// `validation.earliest_date` and `validation.max_days_ahead`.
     public var rules = EventRules()
+    /// `validation.max_quarantined_share`: a file with a larger share of bad rows is held whole.
+    public var maximumQuarantinedShare = 0.2
 
     public init(directory: String, reference: ReferenceData) {
         self.directory = directory

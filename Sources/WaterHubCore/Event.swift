@@ -18,6 +18,30 @@ public enum EventField: String, Sendable, Hashable, Codable, CaseIterable {
     case protectedCustomer = "protected_customer"
     case note
 
+    /// The field's position in `allCases`, for array-indexed storage of a row's values.
+    @inline(__always)
+    public var index: Int {
+        switch self {
+        case .sourceEventID: 0
+        case .type: 1
+        case .eventDate: 2
+        case .customerNumber: 3
+        case .connectionID: 4
+        case .name: 5
+        case .street: 6
+        case .houseNumber: 7
+        case .box: 8
+        case .postalCode: 9
+        case .municipality: 10
+        case .nisCode: 11
+        case .phone: 12
+        case .email: 13
+        case .amountDue: 14
+        case .protectedCustomer: 15
+        case .note: 16
+        }
+    }
+
     /// Fields that identify or describe a person; they never go into logs, errors or statistics.
     public var isPersonalData: Bool {
         switch self {

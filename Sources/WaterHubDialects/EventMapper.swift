@@ -96,9 +96,3 @@ public struct FieldValues: Sendable {
         for index in values.indices { values[index] = nil }
     }
 }
-
-extension EventField {
-    /// The field's position in `allCases`, for array-indexed storage.
-    public var index: Int { EventField.indexByField[self]! }
-    private static let indexByField: [EventField: Int] = Dictionary(uniqueKeysWithValues: allCases.enumerated().map { ($1, $0) })
-}

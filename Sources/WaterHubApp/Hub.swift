@@ -1,0 +1,43 @@
+import Foundation
+import Logging
+import WaterHubConfig
+import WaterHubCore
+import WaterHubFetch
+import WaterHubStorage
+
+/// The running hub's parts, built once from the configuration and shared by the CLI commands,
+/// the scheduler and the API.
+public final class Hub: Sendable {
+    public let configuration: HubConfiguration
+    public let directory: DataDirectory
+    public let ledger: Ledger
+    public let registry: TenantRegistry
+    public let fetcher: CurlFetcher
+    public let logger: Logger
+    /// The clock, injectable so that tests can move time without sleeping.
+    public let now: @Sendable () -> Date
+    /// The first retry delay of a failed fetch; later ones double (tests make it short).
+    public let retryBaseDelay: Duration
+
+    /// Opens (creating when missing) the data directory, the ledger and the town registry.
+    public init(configuration: HubConfiguration, dataDirectory: String? = nil, logger: Logger = Logger(label: "waterhub"),
+                now: @escaping @Sendable () -> Date = { Date() }, retryBaseDelay: Duration = .seconds(2)) throws {
+        self.configuration = configuration
+        directory = DataDirectory(root: dataDirectory ?? configuration.dataDirectory)
+        try directory.create()
+        ledger = try Ledger(path: directory.ledger)
+        registry = TenantRegistry(directory: directory, tenants: configuration.tenants)
+        fetcher = CurlFetcher()
+        self.logger = logger
+        self.now = now
+        self.retryBaseDelay = retryBaseDelay
+    }
+
+    /// Today in Brussels: the day feeds and the law count in.
+    public var today: CalendarDate {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "Europe/Brussels") ?? .current
+        let parts = calendar.dateComponents([.year, .month, .day], from: now())
+        return CalendarDate(year: parts.year!, month: parts.month!, day: parts.day!)!
+    }
+}

@@ -1,0 +1,320 @@
+import Foundation
+import Logging
+import WaterHubConfig
+import WaterHubCore
+import WaterHubDialects
+import WaterHubFetch
+import WaterHubStorage
+
+/// What one run of one source came to.
+public struct SourceReport: Sendable {
+    public enum Outcome: Sendable {
+        /// A new file, stored: its batch, the counts, and the events per town.
+        case ingested(batchID: Int64, counts: BatchCounts, eventsPerTenant: [String: Int])
+        /// HTTP 304: the source has nothing new.
+        case notModified
+        /// A file the hub already has (same hash from the same source), not ingested again.
+        case duplicate(sha256: String)
+        /// The whole file is held: nothing of it is stored until the operator acts.
+        case held(batchID: Int64, message: String)
+        /// The fetch failed (after retries, for temporary failures).
+        case failed(message: String)
+    }
+
+    public var source: String
+    public var outcome: Outcome
+
+    /// Whether the operator must act (the CLI exits non-zero).
+    public var needsAttention: Bool {
+        switch outcome {
+        case .held, .failed: true
+        case .ingested, .notModified, .duplicate: false
+        }
+    }
+
+    /// One line for the operator; counts and codes only, never personal data.
+    public var summary: String {
+        switch outcome {
+        case .ingested(let batch, let counts, let perTenant):
+            return "\(source): batch \(batch): \(counts.rowsIn) rows in = \(counts.routed) routed to \(perTenant.count) town(s) + \(counts.outsideRegion) outside the region + \(counts.quarantined) quarantined"
+        case .notModified: return "\(source): not modified since the last fetch"
+        case .duplicate(let sha256): return "\(source): the file (sha256 \(sha256.prefix(12))…) was ingested before; not ingested again"
+        case .held(let batch, let message): return "\(source): batch \(batch) HELD, nothing stored: \(message)"
+        case .failed(let message): return "\(source): FAILED: \(message)"
+        }
+    }
+}
+
+extension Hub {
+    /// Fetches every source once and ingests what is new; first finishes any unfinished batch.
+    public func fetchAll(only sourceID: String? = nil) async throws -> [SourceReport] {
+        try await finishUnfinishedBatches()
+        var reports: [SourceReport] = []
+        for source in configuration.sources where sourceID == nil || source.id == sourceID {
+            reports.append(await fetchAndIngest(source))
+        }
+        return reports
+    }
+
+    /// Fetches one source (with retries for temporary failures) and ingests the file if it is new.
+    public func fetchAndIngest(_ source: SourceConfiguration) async -> SourceReport {
+        var logger = self.logger
+        logger[metadataKey: "source"] = "\(source.id)"
+        let started = now()
+        let staging = "\(directory.staging)/\(source.id)-\(UUID().uuidString).part"
+        var request = FetchRequest(url: source.url, stagingPath: staging)
+        do {
+            try configure(&request, for: source)
+        } catch {
+            return failure(source, url: request.redactedURL, started: started, message: "\(error)", logger: logger)
+        }
+        let validators = (try? ledger.lastValidators(source: source.id)) ?? (etag: nil, lastModified: nil)
+        request.etag = validators.etag
+        request.lastModified = validators.lastModified
+
+        var attempts = 0
+        var response: FetchResponse?
+        var lastError: FetchError?
+        while response == nil {
+            attempts += 1
+            do {
+                response = try await fetcher.fetch(request)
+            } catch {
+                lastError = error
+                logger.warning("fetch attempt \(attempts) failed: \(error)")
+                guard error.kind == .temporary, attempts <= source.fetch.retries, !Task.isCancelled else { break }
+                try? await Task.sleep(for: retryDelay(attempt: attempts))
+            }
+        }
+        let elapsed = Int(now().timeIntervalSince(started) * 1000)
+        guard let response else {
+            let error = lastError!
+            _ = try? ledger.record(FetchRecord(source: source.id, url: request.redactedURL, startedAt: started, durationMilliseconds: elapsed,
+                                           outcome: .failed, httpStatus: error.httpStatus, attempts: attempts, message: error.description))
+            logger.error("fetch failed after \(attempts) attempt(s): \(error)")
+            return SourceReport(source: source.id, outcome: .failed(message: error.description + (attempts > 1 ? " (after \(attempts) attempts)" : "")))
+        }
+        if response.notModified {
+            _ = try? ledger.record(FetchRecord(source: source.id, url: request.redactedURL, startedAt: started, durationMilliseconds: elapsed,
+                                           outcome: .notModified, httpStatus: 304, etag: response.etag, lastModified: response.lastModified, attempts: attempts))
+            return SourceReport(source: source.id, outcome: .notModified)
+        }
+        do {
+            return try await ingest(stagedFile: staging, response: response, source: source, url: request.redactedURL,
+                                    started: started, elapsed: elapsed, attempts: attempts, logger: logger)
+        } catch {
+            try? FileManager.default.removeItem(atPath: staging)
+            logger.error("ingest failed: \(error)")
+            return SourceReport(source: source.id, outcome: .failed(message: "\(error)"))
+        }
+    }
+
+    /// Exponential backoff with jitter: 2 s, 4 s, 8 s … (times 0.5 to 1.5), at most 5 minutes.
+    func retryDelay(attempt: Int) -> Duration {
+        let base = retryBaseDelay * (1 << min(attempt - 1, 16))
+        let jittered = base * Double.random(in: 0.5...1.5)
+        return min(jittered, .seconds(300))
+    }
+
+    private func failure(_ source: SourceConfiguration, url: String, started: Date, message: String, logger: Logger) -> SourceReport {
+        _ = try? ledger.record(FetchRecord(source: source.id, url: url, startedAt: started, durationMilliseconds: 0, outcome: .failed, message: message))
+        logger.error("\(message)")
+        return SourceReport(source: source.id, outcome: .failed(message: message))
+    }
+
+    /// Fills credentials and limits into the request; a missing secret is an error naming it.
+    private func configure(_ request: inout FetchRequest, for source: SourceConfiguration) throws {
+        let fetch = source.fetch
+        request.connectTimeoutSeconds = fetch.connectTimeoutSeconds
+        request.totalTimeoutSeconds = fetch.totalTimeoutSeconds
+        request.lowSpeedBytesPerSecond = fetch.lowSpeedBytesPerSecond
+        request.lowSpeedSeconds = fetch.lowSpeedSeconds
+        request.maxBytes = fetch.maxBytes
+        request.username = source.credentials.username
+        request.password = try source.credentials.password.map(Secrets.resolve)
+        request.bearerToken = try source.credentials.bearerToken.map(Secrets.resolve)
+    }
+
+    /// Archives a complete download, skips a file the hub already has, and ingests a new one.
+    private func ingest(stagedFile: String, response: FetchResponse, source: SourceConfiguration, url: String,
+                        started: Date, elapsed: Int, attempts: Int, logger: Logger) async throws -> SourceReport {
+        var record = FetchRecord(source: source.id, url: url, startedAt: started, durationMilliseconds: elapsed, outcome: .new,
+                                 httpStatus: response.status == 0 ? nil : response.status, bytes: response.bytes, sha256: response.sha256,
+                                 etag: response.etag, lastModified: response.lastModified, attempts: attempts)
+        if response.bytes == 0 {
+            try? FileManager.default.removeItem(atPath: stagedFile)
+            record.outcome = .failed
+            record.message = "the file is empty (0 bytes); rows were expected"
+            try ledger.record(record)
+            return SourceReport(source: source.id, outcome: .failed(message: record.message!))
+        }
+        if try ledger.delivery(source: source.id, sha256: response.sha256) != nil {
+            try? FileManager.default.removeItem(atPath: stagedFile)
+            record.outcome = .duplicate
+            try ledger.record(record)
+            logger.info("duplicate delivery, not ingested again", metadata: ["sha256": "\(response.sha256)"])
+            return SourceReport(source: source.id, outcome: .duplicate(sha256: response.sha256))
+        }
+        let archiveFolder = directory.archive(source: source.id)
+        try FileManager.default.createDirectory(atPath: archiveFolder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let archivePath = "\(archiveFolder)/\(response.sha256)"
+        if FileManager.default.fileExists(atPath: archivePath) { try FileManager.default.removeItem(atPath: archivePath) }
+        try FileManager.default.moveItem(atPath: stagedFile, toPath: archivePath)
+        let fetchID = try ledger.record(record)
+        let delivery = try ledger.recordDelivery(source: source.id, sha256: response.sha256, bytes: response.bytes,
+                                                 archivePath: archivePath, fetchID: fetchID, at: now())
+        return try await ingest(delivery, source: source)
+    }
+
+    /// Routes a delivered file into a batch and applies it to every town it concerns.
+    public func ingest(_ delivery: Delivery, source: SourceConfiguration) async throws -> SourceReport {
+        let batchID = try ledger.beginBatch(for: delivery, at: now())
+        return try await routeAndApply(batchID: batchID, delivery: delivery, source: source)
+    }
+
+    private func routeAndApply(batchID: Int64, delivery: Delivery, source: SourceConfiguration) async throws -> SourceReport {
+        var logger = self.logger
+        logger[metadataKey: "source"] = "\(source.id)"
+        logger[metadataKey: "batch"] = "\(batchID)"
+        switch try route(batchID: batchID, delivery: delivery, source: source) {
+        case .held(let message):
+            try ledger.holdBatch(batchID: batchID, message: message, at: now())
+            try? FileManager.default.removeItem(atPath: directory.spool(batch: batchID))
+            logger.error("batch held: \(message)")
+            return SourceReport(source: source.id, outcome: .held(batchID: batchID, message: message))
+        case .routed(let counts, let perTenant):
+            let quarantine = try SpoolReader(path: "\(directory.spool(batch: batchID))/quarantine.spool")
+            try ledger.completeRouting(batchID: batchID, counts: counts, eventsPerTenant: perTenant, quarantine: quarantine, at: now())
+            try await apply(batchID: batchID, sha256: delivery.sha256)
+            logger.info("batch applied", metadata: [
+                "rows_in": "\(counts.rowsIn)", "routed": "\(counts.routed)", "outside_region": "\(counts.outsideRegion)",
+                "quarantined": "\(counts.quarantined)", "towns": "\(perTenant.count)",
+            ])
+            return SourceReport(source: source.id, outcome: .ingested(batchID: batchID, counts: counts, eventsPerTenant: perTenant))
+        }
+    }
+
+    /// Finishes batches a crash or kill left behind: routing starts over from the archived file,
+    /// and a routed batch is applied to the towns that do not have it yet.
+    public func finishUnfinishedBatches() async throws {
+        for batch in try ledger.unfinishedBatches() {
+            switch batch.status {
+            case .routing:
+                guard let delivery = try ledger.delivery(id: batch.deliveryID),
+                      let source = configuration.sources.first(where: { $0.id == batch.source }) else {
+                    logger.error("batch \(batch.id) cannot be finished: its source \(batch.source) is no longer configured")
+                    continue
+                }
+                logger.notice("routing batch \(batch.id) again after an interruption")
+                _ = try await routeAndApply(batchID: batch.id, delivery: delivery, source: source)
+            case .routed:
+                logger.notice("applying batch \(batch.id) to the towns that do not have it yet")
+                try await apply(batchID: batch.id, sha256: batch.sha256)
+            case .applied, .held:
+                continue
+            }
+        }
+    }
+
+    private enum RoutingResult {
+        case routed(BatchCounts, [String: Int])
+        case held(String)
+    }
+
+    /// Streams the archived file through the dialect and the router into one spool per town and
+    /// one for quarantine. Nothing is written to any town here.
+    private func route(batchID: Int64, delivery: Delivery, source: SourceConfiguration) throws -> RoutingResult {
+        let spoolFolder = directory.spool(batch: batchID)
+        try? FileManager.default.removeItem(atPath: spoolFolder)
+        try FileManager.default.createDirectory(atPath: spoolFolder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let router = Router(reference: configuration.reference, tenants: Set(configuration.tenants.map(\.nisCode)))
+        let quarantine = try SpoolWriter(path: "\(spoolFolder)/quarantine.spool")
+        var writers: [String: SpoolWriter] = [:]
+        var counts = BatchCounts()
+        var reasons: [RowProblem.Code: Int] = [:]
+        let file = try FileByteSource(path: delivery.archivePath)
+        defer { file.close() }
+        do {
+            var decoder = try FeedDecoder(source: file, sourceID: source.id, dialect: source.dialect, rules: configuration.rules, today: today)
+            while let row = try decoder.next() {
+                counts.rowsIn += 1
+                var problem: RowProblem?
+                switch row.result {
+                case .success(let event):
+                    switch router.route(event) {
+                    case .tenant(let nisCode):
+                        let writer = try writers[nisCode] ?? SpoolWriter(path: "\(spoolFolder)/\(nisCode).spool")
+                        writers[nisCode] = writer
+                        try writer.append(SpooledEvent(event: event, line: row.line).spoolFields)
+                        counts.routed += 1
+                    case .outsideRegion:
+                        counts.outsideRegion += 1
+                    case .rejected(let rejection):
+                        problem = rejection
+                    }
+                case .failure(let failure):
+                    problem = failure
+                }
+                if let problem {
+                    try quarantine.append(QuarantinedRow(line: row.line, problem: problem, raw: decoder.rawRecord).spoolFields)
+                    counts.quarantined += 1
+                    reasons[problem.code, default: 0] += 1
+                }
+            }
+        } catch let error as FeedError {
+            return .held("the whole file is held: \(error.description)")
+        }
+        try quarantine.close()
+        for writer in writers.values { try writer.close() }
+        let share = counts.rowsIn == 0 ? 0 : Double(counts.quarantined) / Double(counts.rowsIn)
+        if share > configuration.maximumQuarantinedShare {
+            let top = reasons.sorted { $0.value > $1.value || ($0.value == $1.value && $0.key.rawValue < $1.key.rawValue) }
+                .prefix(3).map { "\($0.key.rawValue) (\($0.value))" }.joined(separator: ", ")
+            let percent = Int((share * 100).rounded())
+            return .held("the whole file is held: \(counts.quarantined) of \(counts.rowsIn) rows (\(percent) %) are bad, more than the \(Int(configuration.maximumQuarantinedShare * 100)) % allowed; top reasons: \(top)")
+        }
+        return .routed(counts, writers.mapValues(\.count))
+    }
+
+    /// Applies a routed batch to each town that does not have it yet, one transaction per town.
+    private func apply(batchID: Int64, sha256: String) async throws {
+        let spoolFolder = directory.spool(batch: batchID)
+        for (nisCode, expected) in try ledger.pendingTenants(batchID: batchID).sorted(by: { $0.key < $1.key }) {
+            guard let database = try await registry.database(nisCode) else {
+                logger.error("batch \(batchID) has events for \(nisCode), which is no longer a tenant; left pending")
+                continue
+            }
+            let events = try SpoolReader(path: "\(spoolFolder)/\(nisCode).spool").lazy.compactMap(SpooledEvent.init(spoolFields:))
+            let result = try database.apply(batchID: batchID, fileSHA256: sha256, events: events, expectedCount: expected, recordedAt: now())
+            try ledger.markApplied(batchID: batchID, tenant: nisCode, at: now())
+            logger.debug("applied", metadata: ["tenant": "\(nisCode)", "stored": "\(result.stored)", "unchanged": "\(result.unchanged)",
+                                               "already": "\(result.alreadyApplied)"])
+        }
+        if try ledger.pendingTenants(batchID: batchID).isEmpty {
+            try? FileManager.default.removeItem(atPath: spoolFolder)
+        }
+    }
+}
+
+/// Reads secrets from the environment or from files, at the moment they are needed.
+public enum Secrets {
+    public struct Missing: Error, CustomStringConvertible {
+        public let reference: SecretReference
+        public var description: String { "the secret in \(reference) is missing or empty" }
+    }
+
+    /// The secret's value (a file's content without its final line break).
+    public static func resolve(_ reference: SecretReference) throws -> String {
+        switch reference.location {
+        case .environment(let name):
+            guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else { throw Missing(reference: reference) }
+            return value
+        case .file(let path):
+            guard let data = FileManager.default.contents(atPath: path),
+                  let value = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .newlines), !value.isEmpty else {
+                throw Missing(reference: reference)
+            }
+            return value
+        }
+    }
+}

@@ -1,0 +1,19 @@
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import WaterHubConfig
+
+extension Hub {
+    /// `waterhub serve`: finishes any interrupted batch, then runs the pull API and (unless
+    /// disabled) the feed scheduler until SIGTERM or SIGINT.
+    public func serve(host: String?, port: Int?, schedule: Bool) async throws {
+        try await finishUnfinishedBatches()
+        let services: [any Service] = schedule ? [FeedScheduler(hub: self)] : []
+        let address = "\(host ?? configuration.host):\(port ?? configuration.port)"
+        let app = buildApplication(hub: self, host: host, port: port, services: services) { [logger] _ in
+            logger.notice("WaterHub is serving on http://\(address) (\(self.configuration.tenants.count) towns, \(self.configuration.sources.count) sources)")
+        }
+        try await app.runService()
+    }
+}

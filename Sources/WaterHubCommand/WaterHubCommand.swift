@@ -1,0 +1,136 @@
+import ArgumentParser
+import Foundation
+import WaterHubApp
+
+/// `waterhub`: the command line of the hub. It parses arguments and calls into `WaterHubApp`.
+@main
+struct WaterHubCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "waterhub",
+        abstract: "Fetches the water companies' weekly feeds, splits them per town, and serves each town its own slice.",
+        subcommands: [Serve.self, Fetch.self, Check.self, TokenCommand.self]
+    )
+}
+
+/// Options every command takes.
+struct HubOptions: ParsableArguments {
+    @Option(help: "The configuration directory (hub.yaml, sources/, reference/).")
+    var config = "Config"
+
+    @Option(name: .customLong("data-dir"), help: "Where Tenants/ (town files, ledger) and Archive/ live; default: data_dir in hub.yaml, else the current directory.")
+    var dataDirectory: String?
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel = "info"
+
+    /// Loads the configuration and opens the hub, or exits with the configuration's problems.
+    func openHub() -> Hub {
+        CommandRunner.secureDefaults()
+        HubLogging.bootstrap(level: logLevel)
+        return CommandRunner.run { try Hub.open(configDirectory: config, dataDirectory: dataDirectory) }
+    }
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Runs the hub: the pull API and the feed scheduler, until SIGTERM or SIGINT.")
+
+    @OptionGroup var options: HubOptions
+
+    @Option(help: "The address to listen on (default: listen.host in hub.yaml).")
+    var host: String?
+
+    @Option(help: "The port to listen on (default: listen.port in hub.yaml).")
+    var port: Int?
+
+    @Flag(help: "Do not fetch feeds on their schedules (serve only).")
+    var noSchedule = false
+
+    func run() async throws {
+        let hub = options.openHub()
+        await CommandRunner.run { try await hub.serve(host: host, port: port, schedule: !noSchedule) }
+    }
+}
+
+struct Fetch: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Fetches and ingests every source (or one) once, then exits; exits 1 when a source failed or was held.")
+
+    @OptionGroup var options: HubOptions
+
+    @Argument(help: "Only this source id.")
+    var source: String?
+
+    func run() async throws {
+        let hub = options.openHub()
+        await CommandRunner.run { try await hub.fetchCommand(source: source) }
+    }
+}
+
+struct Check: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Loads and validates the configuration; lists every problem with its file, line and key.")
+
+    @Option(help: "The configuration directory.")
+    var config = "Config"
+
+    func run() async throws {
+        CommandRunner.run { try Hub.checkCommand(configDirectory: config) }
+    }
+}
+
+struct TokenCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "token",
+        abstract: "Issues, lists and revokes access tokens.",
+        subcommands: [Issue.self, List.self, Revoke.self]
+    )
+
+    struct Issue: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Issues a token for one town (or for the statistics); prints it once.")
+
+        @OptionGroup var options: HubOptions
+
+        @Option(help: "The town's NIS code (not for scope stats).")
+        var tenant: String?
+
+        @Option(help: "read, contacts or stats.")
+        var scope = "read"
+
+        @Option(help: "How long the token is valid: 90d, 12h, or never.")
+        var expires = "never"
+
+        @Option(help: "A label to recognise the token by (a system, not a person).")
+        var label: String?
+
+        @Flag(help: "Print only the token, on one line.")
+        var quiet = false
+
+        func run() async throws {
+            let hub = options.openHub()
+            CommandRunner.run { try hub.issueTokenCommand(tenant: tenant, scope: scope, expires: expires, label: label, quiet: quiet) }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Lists the tokens (never their secrets).")
+
+        @OptionGroup var options: HubOptions
+
+        func run() async throws {
+            let hub = options.openHub()
+            CommandRunner.run { try hub.listTokensCommand() }
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revokes a token at once.")
+
+        @OptionGroup var options: HubOptions
+
+        @Argument(help: "The token id (from token list).")
+        var id: String
+
+        func run() async throws {
+            let hub = options.openHub()
+            CommandRunner.run { try hub.revokeTokenCommand(id: id) }
+        }
+    }
+}

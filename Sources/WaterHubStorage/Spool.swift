@@ -1,0 +1,182 @@
+import Foundation
+import WaterHubCore
+
+/// Appends records (lists of optional byte strings) to a spool file, buffered.
+///
+/// A batch is split into spools first (one per town, one for quarantine) and applied from them
+/// afterwards: the feed is parsed once, memory stays bounded, and a crash between towns is
+/// finished from the spools exactly as it began, whatever happened to the configuration since.
+public final class SpoolWriter {
+    private let handle: FileHandle
+    private var buffer: [UInt8] = []
+    public let path: String
+    /// How many records were written.
+    public private(set) var count = 0
+
+    public init(path: String) throws {
+        guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
+            throw StorageError(.damagedFile, "cannot create spool file \(path)")
+        }
+        self.handle = handle
+        self.path = path
+        buffer.reserveCapacity(1 << 17)
+    }
+
+    /// Appends one record; a field longer than 65,534 bytes is cut there.
+    public func append(_ fields: [[UInt8]?]) throws {
+        let start = buffer.count
+        buffer.append(contentsOf: [0, 0, 0, 0])
+        for field in fields {
+            guard let field else {
+                buffer.append(0xFF)
+                buffer.append(0xFF)
+                continue
+            }
+            let length = min(field.count, 0xFFFE)
+            buffer.append(UInt8(length & 0xFF))
+            buffer.append(UInt8(length >> 8))
+            buffer.append(contentsOf: field[0..<length])
+        }
+        let length = UInt32(buffer.count - start - 4)
+        buffer[start] = UInt8(length & 0xFF)
+        buffer[start + 1] = UInt8((length >> 8) & 0xFF)
+        buffer[start + 2] = UInt8((length >> 16) & 0xFF)
+        buffer[start + 3] = UInt8(length >> 24)
+        count += 1
+        if buffer.count >= 1 << 16 { try flush() }
+    }
+
+    /// Writes what is buffered, forces it to disk, and closes the file.
+    public func close() throws {
+        try flush()
+        try handle.synchronize()
+        try handle.close()
+    }
+
+    private func flush() throws {
+        guard !buffer.isEmpty else { return }
+        try handle.write(contentsOf: buffer)
+        buffer.removeAll(keepingCapacity: true)
+    }
+}
+
+/// Reads a spool file back, record by record; a record cut short marks the spool damaged.
+public struct SpoolReader: Sequence, IteratorProtocol {
+    private let handle: FileHandle
+    private var buffer: [UInt8] = []
+    private var offset = 0
+    /// Set when the file ends in the middle of a record.
+    public private(set) var damaged = false
+
+    public init(path: String) throws {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw StorageError(.damagedFile, "spool file \(path) is missing")
+        }
+        self.handle = handle
+    }
+
+    public mutating func next() -> [ArraySlice<UInt8>?]? {
+        guard ensure(4) else { return nil }
+        let length = Int(buffer[offset]) | Int(buffer[offset + 1]) << 8 | Int(buffer[offset + 2]) << 16 | Int(buffer[offset + 3]) << 24
+        guard ensure(4 + length) else { damaged = true; return nil }
+        offset += 4
+        let end = offset + length
+        var fields: [ArraySlice<UInt8>?] = []
+        fields.reserveCapacity(20)
+        while offset + 2 <= end {
+            let fieldLength = Int(buffer[offset]) | Int(buffer[offset + 1]) << 8
+            offset += 2
+            if fieldLength == 0xFFFF { fields.append(nil); continue }
+            guard offset + fieldLength <= end else { damaged = true; return nil }
+            fields.append(buffer[offset..<offset + fieldLength])
+            offset += fieldLength
+        }
+        guard offset == end else { damaged = true; return nil }
+        return fields
+    }
+
+    private mutating func ensure(_ count: Int) -> Bool {
+        if buffer.count - offset >= count { return true }
+        buffer.removeFirst(offset)
+        offset = 0
+        while buffer.count < count {
+            guard let data = try? handle.read(upToCount: Swift.max(1 << 16, count - buffer.count)), !data.isEmpty else {
+                if !buffer.isEmpty { damaged = true }
+                return false
+            }
+            buffer.append(contentsOf: data)
+        }
+        return true
+    }
+}
+
+/// One routed event on its way into a town file, with the line it was read from.
+public struct SpooledEvent: Sendable, Hashable {
+    public var event: Event
+    /// The line of the raw file the event was read from (provenance).
+    public var line: Int
+
+    public init(event: Event, line: Int) {
+        self.event = event
+        self.line = line
+    }
+
+    /// The spool form: the canonical text of every field, then the line.
+    public var spoolFields: [[UInt8]?] {
+        var fields: [[UInt8]?] = EventField.allCases.map { field in event.value(of: field).map { Array($0.utf8) } }
+        fields.append(Array(String(line).utf8))
+        fields.append(Array(event.source.utf8))
+        return fields
+    }
+
+    /// Reads the spool form back.
+    public init?(spoolFields fields: [ArraySlice<UInt8>?]) {
+        let all = EventField.allCases
+        guard fields.count == all.count + 2 else { return nil }
+        func text(_ index: Int) -> String? { fields[index].map { String(decoding: $0, as: UTF8.self) } }
+        func value(_ field: EventField) -> String? { text(field.index) }
+        guard let source = text(all.count + 1), let line = text(all.count).flatMap({ Int($0) }),
+              let id = value(.sourceEventID), let type = value(.type).flatMap(EventType.init(rawValue:)),
+              let date = value(.eventDate).flatMap({ CalendarDate(iso: $0) }),
+              let protected = value(.protectedCustomer).flatMap(ProtectedStatus.init(rawValue:)) else { return nil }
+        var amount: Int64?
+        if let text = value(.amountDue) {
+            let parts = text.split(separator: ".")
+            guard parts.count == 2, let euros = Int64(parts[0]), let cents = Int64(parts[1]) else { return nil }
+            amount = euros * 100 + cents
+        }
+        event = Event(
+            source: source, sourceEventID: id, type: type, eventDate: date,
+            customerNumber: value(.customerNumber), connectionID: value(.connectionID), name: value(.name),
+            street: value(.street), houseNumber: value(.houseNumber), box: value(.box), postalCode: value(.postalCode),
+            municipality: value(.municipality), nisCode: value(.nisCode), phone: value(.phone), email: value(.email),
+            amountDueCents: amount, protectedCustomer: protected, note: value(.note))
+        self.line = line
+    }
+}
+
+/// A row held back from a batch: its line, why, and its raw bytes (personal data: operator only).
+public struct QuarantinedRow: Sendable, Hashable {
+    public var line: Int
+    public var problem: RowProblem
+    public var raw: [UInt8]
+
+    public init(line: Int, problem: RowProblem, raw: [UInt8]) {
+        self.line = line
+        self.problem = problem
+        self.raw = raw
+    }
+
+    public var spoolFields: [[UInt8]?] {
+        [Array(String(line).utf8), Array(problem.code.rawValue.utf8), problem.field.map { Array($0.utf8) }, Array(problem.message.utf8), raw]
+    }
+
+    public init?(spoolFields fields: [ArraySlice<UInt8>?]) {
+        guard fields.count == 5, let line = fields[0].flatMap({ Int(String(decoding: $0, as: UTF8.self)) }),
+              let code = fields[1].flatMap({ RowProblem.Code(rawValue: String(decoding: $0, as: UTF8.self)) }),
+              let message = fields[3], let raw = fields[4] else { return nil }
+        self.line = line
+        self.problem = RowProblem(code, field: fields[2].map { String(decoding: $0, as: UTF8.self) }, String(decoding: message, as: UTF8.self))
+        self.raw = Array(raw)
+    }
+}

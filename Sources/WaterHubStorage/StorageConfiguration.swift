@@ -1,0 +1,84 @@
+import Crypto
+import Foundation
+import GRDB
+import WaterHubCore
+
+/// Settings every hub database shares, and the migration step that refuses newer files.
+enum StorageConfiguration {
+    /// WAL (readers never block the writer), foreign keys, and `synchronous = FULL`: a
+    /// committed batch survives a power cut, which the exactly-once promise depends on.
+    static func databaseConfiguration(label: String) -> Configuration {
+        var configuration = Configuration()
+        configuration.label = label
+        configuration.foreignKeysEnabled = true
+        configuration.busyMode = .timeout(10)
+        configuration.maximumReaderCount = 4
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        return configuration
+    }
+
+    /// Applies the named migrations; a file that has migrations this binary does not know was
+    /// written by a newer WaterHub and is refused rather than damaged.
+    static func migrate(_ pool: DatabasePool, with migrator: DatabaseMigrator, file: String) throws {
+        let unknown = try pool.read { db -> Set<String> in
+            guard try db.tableExists("grdb_migrations") else { return [] }
+            return try migrator.appliedIdentifiers(db).subtracting(migrator.migrations)
+        }
+        if !unknown.isEmpty {
+            throw StorageError(.newerSchema, "\(file) was written by a newer WaterHub (it has schema changes this version does not know: \(unknown.sorted().joined(separator: ", "))); upgrade WaterHub or restore a backup made by this version")
+        }
+        try migrator.migrate(pool)
+    }
+
+    /// Timestamps are stored as UTC ISO 8601 text with milliseconds, readable in the sqlite3 shell.
+    static func timestamp(_ date: Date) -> String {
+        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        let seconds = milliseconds / 1000
+        let day = CalendarDate(daysSinceEpoch: Int(seconds / 86_400))
+        let secondOfDay = Int(seconds % 86_400)
+        func pad(_ value: Int, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        return "\(day.iso)T\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2)).\(pad(Int(milliseconds % 1000), 3))Z"
+    }
+
+    /// Reads a timestamp written by `timestamp(_:)`.
+    static func date(fromTimestamp text: String) -> Date? {
+        guard text.count == 24, let day = CalendarDate(iso: text.prefix(10)) else { return nil }
+        let time = text.dropFirst(11)
+        guard let hour = Int(time.prefix(2)), let minute = Int(time.dropFirst(3).prefix(2)),
+              let second = Int(time.dropFirst(6).prefix(2)), let millisecond = Int(time.dropFirst(9).prefix(3)) else { return nil }
+        let seconds = Double(day.daysSinceEpoch * 86_400 + hour * 3600 + minute * 60 + second) + Double(millisecond) / 1000
+        return Date(timeIntervalSince1970: seconds)
+    }
+}
+
+/// The fingerprint of an event's content, to tell a repeat from a correction.
+enum ContentHash {
+    static func of(_ event: Event) -> Data {
+        var hasher = SHA256()
+        for field in EventField.allCases {
+            if let value = event.value(of: field) {
+                hasher.update(data: Array(value.utf8))
+                hasher.update(data: [0x1F])
+            } else {
+                hasher.update(data: [0x1E])
+            }
+        }
+        return Data(hasher.finalize().prefix(16))
+    }
+}
+
+/// Random opaque identifiers: household keys and token ids.
+enum OpaqueKey {
+    private static let alphabet = Array("abcdefghijkmnpqrstuvwxyz23456789")
+
+    /// `length` characters from a 32-letter alphabet without look-alikes (5 bits each).
+    static func random(length: Int = 16) -> String {
+        var generator = SystemRandomNumberGenerator()
+        return String((0..<length).map { _ in alphabet[Int(generator.next(upperBound: UInt32(alphabet.count)))] })
+    }
+}
