@@ -112,30 +112,36 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "WaterHubTestSupport",
+            dependencies: ["WaterHubCore"],
+            path: "Tests/WaterHubTestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "WaterHubCoreTests",
-            dependencies: ["WaterHubCore"],
+            dependencies: ["WaterHubCore", "WaterHubTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "WaterHubDialectsTests",
-            dependencies: ["WaterHubDialects"],
+            dependencies: ["WaterHubDialects", "WaterHubTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "WaterHubConfigTests",
-            dependencies: ["WaterHubConfig"],
+            dependencies: ["WaterHubConfig", "WaterHubTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "WaterHubStorageTests",
-            dependencies: ["WaterHubStorage"],
+            dependencies: ["WaterHubStorage", "WaterHubTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "WaterHubAppTests",
             dependencies: [
-                "WaterHubApp",
+                "WaterHubApp", "WaterHubTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings

@@ -1,0 +1,164 @@
+import Foundation
+import GRDB
+import Testing
+import WaterHubCore
+import WaterHubStorage
+import WaterHubTestSupport
+
+@Suite struct TenantDatabaseTests {
+    let directory = TemporaryDirectory("storage")
+    let tenant = Tenant(nisCode: "44021", name: "Gent")
+
+    func database() throws -> TenantDatabase {
+        try TenantDatabase(tenant: tenant, path: "\(directory.path)/44021-gent.sqlite")
+    }
+
+    func event(_ id: String, customer: String = "C1", amount: Int64 = 1000, type: EventType = .warningLetter) -> SpooledEvent {
+        SpooledEvent(event: Event(source: "aquaflan", sourceEventID: id, type: type, eventDate: .day("2026-11-16"),
+                                  customerNumber: customer, postalCode: "9000", amountDueCents: amount), line: 2)
+    }
+
+    @Test func aBatchAppliedTwiceStoresEachEventOnce() throws {
+        let database = try database()
+        let events = [event("E1"), event("E2"), event("E3", customer: "C2")]
+        let first = try database.apply(batchID: 1, fileSHA256: "abc", events: events)
+        let second = try database.apply(batchID: 1, fileSHA256: "abc", events: events)
+        #expect(first.stored == 3 && !first.alreadyApplied)
+        #expect(second.alreadyApplied && second.stored == 3)
+        #expect(try database.eventCount() == 3)
+    }
+
+    @Test func theSameRowInALaterBatchChangesNothing() throws {
+        let database = try database()
+        _ = try database.apply(batchID: 1, fileSHA256: "a", events: [event("E1")])
+        let again = try database.apply(batchID: 2, fileSHA256: "b", events: [event("E1")])
+        #expect(again.unchanged == 1 && again.stored == 0)
+        #expect(try database.eventCount() == 1)
+    }
+
+    @Test func aCorrectionIsANewVersionAndTheOldOneIsKept() async throws {
+        let database = try database()
+        _ = try database.apply(batchID: 1, fileSHA256: "a", events: [event("E1", amount: 1000), event("E2")])
+        _ = try database.apply(batchID: 2, fileSHA256: "b", events: [event("E1", amount: 1500)])
+        let all = try await database.events(after: 0, limit: 10)
+        #expect(all.map(\.seq) == [1, 2, 3])
+        #expect(all.map(\.version) == [1, 1, 2])
+        #expect(all.map(\.isCurrent) == [false, true, true])
+        #expect(all[2].event.amountDueCents == 1500)
+        #expect(all[0].household == all[2].household)
+        #expect(all[2].provenance.batchID == 2)
+    }
+
+    @Test func householdKeysAreOpaqueAndPerHousehold() async throws {
+        let database = try database()
+        _ = try database.apply(batchID: 1, fileSHA256: "a", events: [event("E1"), event("E2", customer: "C2"), event("E3")])
+        let keys = try await database.events(after: 0, limit: 10).map(\.household)
+        #expect(keys[0] == keys[2] && keys[0] != keys[1])
+        #expect(!keys[0].contains("C1") && keys[0].count == 16)
+    }
+
+    @Test func aSpoolThatDoesNotMatchItsCountWritesNothing() throws {
+        let database = try database()
+        #expect(throws: StorageError.self) {
+            try database.apply(batchID: 1, fileSHA256: "a", events: [event("E1")], expectedCount: 2)
+        }
+        #expect(try database.eventCount() == 0)
+        #expect(try database.hasApplied(batchID: 1) == false)
+    }
+
+    @Test func aFileFromANewerWaterHubIsRefused() throws {
+        let path = "\(directory.path)/44021-gent.sqlite"
+        _ = try database()
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { db in try db.execute(sql: "INSERT INTO grdb_migrations VALUES ('v99: from the future')") }
+        #expect {
+            _ = try TenantDatabase(tenant: tenant, path: path)
+        } throws: { error in
+            (error as? StorageError)?.code == .newerSchema && "\(error)".contains("newer WaterHub")
+        }
+    }
+}
+
+@Suite struct SpoolTests {
+    let directory = TemporaryDirectory("spool")
+
+    @Test func eventsSurviveTheSpoolExactly() throws {
+        let event = Event(source: "s", sourceEventID: "E;1\n", type: .reconnection, eventDate: .day("2026-02-28"), customerNumber: "C",
+                          connectionID: nil, name: "Zoë ;\"x\"", postalCode: "1804", municipality: "Zemst", amountDueCents: 123_456,
+                          protectedCustomer: .yes, note: String(repeating: "n", count: 5000))
+        let writer = try SpoolWriter(path: "\(directory.path)/a.spool")
+        for line in 1...1000 { try writer.append(SpooledEvent(event: event, line: line).spoolFields) }
+        try writer.close()
+        var reader = try SpoolReader(path: "\(directory.path)/a.spool")
+        var count = 0
+        while let fields = reader.next() {
+            count += 1
+            #expect(SpooledEvent(spoolFields: fields) == SpooledEvent(event: event, line: count))
+        }
+        #expect(count == 1000 && !reader.damaged)
+    }
+
+    @Test func aCutOffSpoolIsDamaged() throws {
+        let writer = try SpoolWriter(path: "\(directory.path)/b.spool")
+        try writer.append([Array("abc".utf8), nil])
+        try writer.append([Array("def".utf8)])
+        try writer.close()
+        let handle = try #require(FileHandle(forUpdatingAtPath: "\(directory.path)/b.spool"))
+        try handle.truncate(atOffset: 14)
+        try handle.close()
+        var reader = try SpoolReader(path: "\(directory.path)/b.spool")
+        #expect(reader.next() != nil)
+        #expect(reader.next() == nil)
+        #expect(reader.damaged)
+    }
+}
+
+@Suite struct LedgerTests {
+    let directory = TemporaryDirectory("ledger")
+
+    @Test func aTokenOpensOnlyWithItsExactSecret() async throws {
+        let ledger = try Ledger(path: "\(directory.path)/hub.sqlite")
+        let (token, info) = try ledger.issueToken(tenant: "11002", scope: .read, label: "case system")
+        #expect(try await ledger.authenticate(token)?.tenant == "11002")
+        var wrong = Array(token)
+        wrong[wrong.count - 1] = wrong[wrong.count - 1] == "A" ? "B" : "A"
+        #expect(try await ledger.authenticate(String(wrong)) == nil)
+        #expect(try await ledger.authenticate("wh_\(info.id)_") == nil)
+        #expect(try await ledger.authenticate("Bearer " + token) == nil)
+        #expect(try await ledger.authenticate("") == nil)
+        #expect(try ledger.tokens().map(\.id) == [info.id])
+    }
+
+    @Test func revokedAndExpiredTokensAreRefusedAtOnce() async throws {
+        let ledger = try Ledger(path: "\(directory.path)/hub.sqlite")
+        let now = Date()
+        let (revoked, revokedInfo) = try ledger.issueToken(tenant: "11002", scope: .read)
+        let (expiring, _) = try ledger.issueToken(tenant: "11002", scope: .read, expiresAt: now.addingTimeInterval(60))
+        #expect(try await ledger.authenticate(revoked, at: now) != nil)
+        #expect(try ledger.revokeToken(id: revokedInfo.id))
+        #expect(try await ledger.authenticate(revoked, at: now) == nil)
+        #expect(try await ledger.authenticate(expiring, at: now) != nil)
+        #expect(try await ledger.authenticate(expiring, at: now.addingTimeInterval(61)) == nil)
+    }
+
+    @Test func theLedgerStoresNoSecretOfAToken() throws {
+        let ledger = try Ledger(path: "\(directory.path)/hub.sqlite")
+        let (token, _) = try ledger.issueToken(tenant: "11002", scope: .read)
+        let secret = String(token.dropFirst("wh_".count + 12 + 1))
+        #expect(secret.count == 43)
+        let bytes = try #require(FileManager.default.contents(atPath: "\(directory.path)/hub.sqlite"))
+        let wal = FileManager.default.contents(atPath: "\(directory.path)/hub.sqlite-wal") ?? Data()
+        #expect(!String(decoding: bytes + wal, as: UTF8.self).contains(secret))
+    }
+
+    @Test func aBatchThatDoesNotBalanceIsRefused() throws {
+        let ledger = try Ledger(path: "\(directory.path)/hub.sqlite")
+        let delivery = try ledger.recordDelivery(source: "s", sha256: "f", bytes: 10, archivePath: "/x", fetchID: nil)
+        let batch = try ledger.beginBatch(for: delivery)
+        #expect(throws: StorageError.self) {
+            try ledger.completeRouting(batchID: batch, counts: BatchCounts(rowsIn: 5, routed: 3, outsideRegion: 1, quarantined: 0),
+                                       eventsPerTenant: ["11002": 3], quarantine: nil)
+        }
+        #expect(try ledger.batch(batch)?.status == .routing)
+    }
+}
