@@ -6,6 +6,7 @@
 // The targets, from the inside out:
 //   WaterHubCore      pure domain: events, households and cases, reference data, routing rules
 //   WaterHubDialects  pure feed decoding: CSV/JSON dialects, encodings, Dutch dates and amounts
+//   WaterHubDisclosure pure statistical disclosure control: primary and secondary cell suppression
 //   WaterHubConfig    reads and validates Config/ (YAML with file:line:key diagnostics)
 //   CCurl             the one C-facing target: libcurl plus typed shims for its variadic calls
 //   WaterHubFetch     the libcurl fetcher (file://, http(s)://, sftp://)
@@ -47,6 +48,10 @@ let package = Package(
         .target(
             name: "WaterHubDialects",
             dependencies: ["WaterHubCore"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "WaterHubDisclosure",
             swiftSettings: swiftSettings
         ),
         .target(
@@ -126,6 +131,16 @@ let package = Package(
         .testTarget(
             name: "WaterHubDialectsTests",
             dependencies: ["WaterHubDialects", "WaterHubTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WaterHubDisclosureTests",
+            dependencies: ["WaterHubDisclosure"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WaterHubFetchTests",
+            dependencies: ["WaterHubFetch", "WaterHubTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

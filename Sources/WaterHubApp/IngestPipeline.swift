@@ -48,16 +48,31 @@ public struct SourceReport: Sendable {
 extension Hub {
     /// Fetches every source once and ingests what is new; first finishes any unfinished batch.
     public func fetchAll(only sourceID: String? = nil) async throws -> [SourceReport] {
-        try await finishUnfinishedBatches()
-        var reports: [SourceReport] = []
-        for source in configuration.sources where sourceID == nil || source.id == sourceID {
-            reports.append(await fetchAndIngest(source))
+        try await withIngestLock {
+            try await finishUnfinishedBatchesHoldingLock()
+            var reports: [SourceReport] = []
+            for source in configuration.sources where sourceID == nil || source.id == sourceID {
+                reports.append(await fetchAndIngestHoldingLock(source))
+            }
+            return reports
         }
-        return reports
     }
 
     /// Fetches one source (with retries for temporary failures) and ingests the file if it is new.
     public func fetchAndIngest(_ source: SourceConfiguration) async -> SourceReport {
+        do {
+            return try await withIngestLock { await fetchAndIngestHoldingLock(source) }
+        } catch {
+            return SourceReport(source: source.id, outcome: .failed(message: "\(error)"))
+        }
+    }
+
+    /// Finishes batches a crash or kill left behind (see `finishUnfinishedBatchesHoldingLock`).
+    public func finishUnfinishedBatches() async throws {
+        try await withIngestLock { try await finishUnfinishedBatchesHoldingLock() }
+    }
+
+    private func fetchAndIngestHoldingLock(_ source: SourceConfiguration) async -> SourceReport {
         var logger = self.logger
         logger[metadataKey: "source"] = "\(source.id)"
         let started = now()
@@ -161,14 +176,8 @@ extension Hub {
         if FileManager.default.fileExists(atPath: archivePath) { try FileManager.default.removeItem(atPath: archivePath) }
         try FileManager.default.moveItem(atPath: stagedFile, toPath: archivePath)
         let fetchID = try ledger.record(record)
-        let delivery = try ledger.recordDelivery(source: source.id, sha256: response.sha256, bytes: response.bytes,
-                                                 archivePath: archivePath, fetchID: fetchID, at: now())
-        return try await ingest(delivery, source: source)
-    }
-
-    /// Routes a delivered file into a batch and applies it to every town it concerns.
-    public func ingest(_ delivery: Delivery, source: SourceConfiguration) async throws -> SourceReport {
-        let batchID = try ledger.beginBatch(for: delivery, at: now())
+        let (delivery, batchID) = try ledger.recordDelivery(source: source.id, sha256: response.sha256, bytes: response.bytes,
+                                                            archivePath: archivePath, fetchID: fetchID, at: now())
         return try await routeAndApply(batchID: batchID, delivery: delivery, source: source)
     }
 
@@ -196,7 +205,7 @@ extension Hub {
 
     /// Finishes batches a crash or kill left behind: routing starts over from the archived file,
     /// and a routed batch is applied to the towns that do not have it yet.
-    public func finishUnfinishedBatches() async throws {
+    private func finishUnfinishedBatchesHoldingLock() async throws {
         for batch in try ledger.unfinishedBatches() {
             switch batch.status {
             case .routing:

@@ -43,15 +43,6 @@ public struct BatchRecord: Sendable, Hashable {
 }
 
 extension Ledger {
-    /// Opens a batch for a delivered file.
-    public func beginBatch(for delivery: Delivery, at date: Date = Date()) throws -> Int64 {
-        try pool.write { db in
-            try db.execute(sql: "INSERT INTO batch (source, delivery_id, sha256, status, created_at) VALUES (?, ?, ?, 'routing', ?)",
-                           arguments: [delivery.source, delivery.id, delivery.sha256, StorageConfiguration.timestamp(date)])
-            return db.lastInsertedRowID
-        }
-    }
-
     /// Records the result of routing in one transaction: the counts (which must balance), the
     /// events per town still to apply, and the quarantined rows from their spool.
     public func completeRouting(batchID: Int64, counts: BatchCounts, eventsPerTenant: [String: Int],

@@ -197,12 +197,19 @@ extension Ledger {
         }
     }
 
-    /// Records a newly archived file; returns the delivery.
-    public func recordDelivery(source: String, sha256: String, bytes: Int64, archivePath: String, fetchID: Int64?, at date: Date = Date()) throws -> Delivery {
+    /// Records a newly archived file and opens its batch, in one transaction: a file the ledger
+    /// knows always has a batch, so a crash between the two cannot make a new file look like a
+    /// duplicate that is never ingested.
+    public func recordDelivery(source: String, sha256: String, bytes: Int64, archivePath: String, fetchID: Int64?,
+                               at date: Date = Date()) throws -> (delivery: Delivery, batchID: Int64) {
         try pool.write { db in
+            let stamp = StorageConfiguration.timestamp(date)
             try db.execute(sql: "INSERT INTO delivery (source, sha256, bytes, archive_path, received_at, fetch_id) VALUES (?, ?, ?, ?, ?, ?)",
-                           arguments: [source, sha256, bytes, archivePath, StorageConfiguration.timestamp(date), fetchID])
-            return Delivery(id: db.lastInsertedRowID, source: source, sha256: sha256, bytes: bytes, archivePath: archivePath)
+                           arguments: [source, sha256, bytes, archivePath, stamp, fetchID])
+            let delivery = Delivery(id: db.lastInsertedRowID, source: source, sha256: sha256, bytes: bytes, archivePath: archivePath)
+            try db.execute(sql: "INSERT INTO batch (source, delivery_id, sha256, status, created_at) VALUES (?, ?, ?, 'routing', ?)",
+                           arguments: [source, delivery.id, sha256, stamp])
+            return (delivery, db.lastInsertedRowID)
         }
     }
 }

@@ -70,6 +70,24 @@ public final class TenantDatabase: Sendable {
                 ) STRICT;
                 """)
         }
+        migrator.registerMigration("v2: household cases") { db in
+            let stepColumns = EventType.allCases.map { "\(CaseColumns.stepColumn($0)) TEXT" }.joined(separator: ",\n")
+            try db.execute(sql: """
+                CREATE TABLE household_case (
+                    household_id INTEGER PRIMARY KEY REFERENCES household(id),
+                    state TEXT NOT NULL CHECK (state IN (\(CaseState.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", ")))),
+                    opened_on TEXT NOT NULL,
+                    last_event_on TEXT NOT NULL,
+                    amount_due_cents INTEGER,
+                    protected_customer TEXT NOT NULL CHECK (protected_customer IN ('yes', 'no', 'unknown')),
+                    event_count INTEGER NOT NULL CHECK (event_count >= 1),
+                    state_date TEXT NOT NULL,
+                    state_seq INTEGER NOT NULL,
+                    \(stepColumns)
+                ) STRICT;
+                CREATE INDEX case_by_state ON household_case(state, last_event_on);
+                """)
+        }
         return migrator
     }()
 
@@ -104,6 +122,7 @@ public final class TenantDatabase: Sendable {
                 result.eventsIn += 1
                 if try writer.write(spooled) { result.stored += 1 } else { result.unchanged += 1 }
             }
+            try writer.finish()
             if let expectedCount, expectedCount != result.eventsIn {
                 throw StorageError(.inconsistent, "batch \(batchID) for \(tenant.nisCode) should hold \(expectedCount) events but its spool gave \(result.eventsIn); nothing was written")
             }
@@ -153,6 +172,7 @@ struct EventWriter {
     let fileSHA256: String
     let recordedAt: String
     private var households: [HouseholdKey: Int64] = [:]
+    private var cases: CaseWriter
     private let findLatest: Statement
     private let supersede: Statement
     private let insert: Statement
@@ -174,6 +194,12 @@ struct EventWriter {
             """)
         findHousehold = try db.cachedStatement(sql: "SELECT id FROM household WHERE source = ? AND kind = ? AND identifier = ?")
         insertHousehold = try db.cachedStatement(sql: "INSERT INTO household (key, source, kind, identifier) VALUES (?, ?, ?, ?)")
+        cases = try CaseWriter(db: db)
+    }
+
+    /// Writes the cases still held in memory.
+    mutating func finish() throws {
+        try cases.flush()
     }
 
     /// Writes the event unless its current version has the same content; returns whether it wrote.
@@ -197,6 +223,11 @@ struct EventWriter {
             event.postalCode, event.municipality, event.nisCode, event.phone, event.email, event.amountDueCents,
             event.protectedCustomer.rawValue, event.note, batchID, fileSHA256, spooled.line, recordedAt,
         ])
+        if version == 1 {
+            try cases.add(event, seq: db.lastInsertedRowID, household: householdID)
+        } else {
+            try cases.recompute(household: householdID)
+        }
         return true
     }
 

@@ -153,8 +153,7 @@ import WaterHubTestSupport
 
     @Test func aBatchThatDoesNotBalanceIsRefused() throws {
         let ledger = try Ledger(path: "\(directory.path)/hub.sqlite")
-        let delivery = try ledger.recordDelivery(source: "s", sha256: "f", bytes: 10, archivePath: "/x", fetchID: nil)
-        let batch = try ledger.beginBatch(for: delivery)
+        let (_, batch) = try ledger.recordDelivery(source: "s", sha256: "f", bytes: 10, archivePath: "/x", fetchID: nil)
         #expect(throws: StorageError.self) {
             try ledger.completeRouting(batchID: batch, counts: BatchCounts(rowsIn: 5, routed: 3, outsideRegion: 1, quarantined: 0),
                                        eventsPerTenant: ["11002": 3], quarantine: nil)

@@ -1,0 +1,100 @@
+import GRDB
+import WaterHubCore
+
+/// Column names of the `household_case` table.
+enum CaseColumns {
+    static func stepColumn(_ type: EventType) -> String { "\(type.rawValue)_on" }
+    static let steps = EventType.allCases.map(stepColumn)
+}
+
+/// Keeps each touched household's case up to date inside a batch transaction.
+///
+/// A new event is folded into its case; a correction (a new version) may change an earlier
+/// step, so that case is rebuilt from the household's current events. Cases are held in
+/// memory and written back when the cache is full or the batch ends, which keeps memory
+/// bounded on a million-row batch while writing each case once per batch in the usual case.
+struct CaseWriter {
+    private let db: Database
+    private var pending: [Int64: HouseholdCase] = [:]
+    private var rebuild = Set<Int64>()
+    private let capacity: Int
+    private let load: Statement
+    private let upsert: Statement
+    private let currentEvents: Statement
+
+    init(db: Database, capacity: Int = 20_000) throws {
+        self.db = db
+        self.capacity = capacity
+        load = try db.cachedStatement(sql: "SELECT * FROM household_case WHERE household_id = ?")
+        let columns = ["household_id", "state", "opened_on", "last_event_on", "amount_due_cents", "protected_customer",
+                       "event_count", "state_date", "state_seq"] + CaseColumns.steps
+        upsert = try db.cachedStatement(sql: """
+            INSERT OR REPLACE INTO household_case (\(columns.joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))
+            """)
+        currentEvents = try db.cachedStatement(sql: """
+            SELECT seq, source, source_event_id, type, event_date, amount_due_cents, protected_customer
+            FROM event WHERE household_id = ? AND is_current = 1
+            """)
+    }
+
+    /// Folds a new event into its household's case.
+    mutating func add(_ event: Event, seq: Int64, household: Int64) throws {
+        if rebuild.contains(household) { return }
+        if var existing = try pending[household] ?? stored(household) {
+            existing.fold(event, seq: seq)
+            pending[household] = existing
+        } else {
+            pending[household] = HouseholdCase(first: event, seq: seq)
+        }
+        if pending.count >= capacity { try flush() }
+    }
+
+    /// Marks a household's case to be rebuilt from its current events at the next flush.
+    mutating func recompute(household: Int64) throws {
+        pending[household] = nil
+        rebuild.insert(household)
+        if rebuild.count >= capacity { try flush() }
+    }
+
+    /// Writes every pending case.
+    mutating func flush() throws {
+        for (household, householdCase) in pending { try write(householdCase, household: household) }
+        pending.removeAll(keepingCapacity: true)
+        for household in rebuild {
+            let rows = try Row.fetchAll(currentEvents, arguments: [household])
+            let events = rows.map { row in
+                (event: Event(source: row[1], sourceEventID: row[2], type: EventType(rawValue: row[3])!, eventDate: CalendarDate(iso: row[4] as String)!,
+                              amountDueCents: row[5], protectedCustomer: ProtectedStatus(rawValue: row[6]) ?? .unknown), seq: row[0] as Int64)
+            }
+            if let rebuilt = HouseholdCase(events: events) { try write(rebuilt, household: household) }
+        }
+        rebuild.removeAll(keepingCapacity: true)
+    }
+
+    private func stored(_ household: Int64) throws -> HouseholdCase? {
+        try Row.fetchOne(load, arguments: [household]).map(CaseWriter.householdCase)
+    }
+
+    private func write(_ householdCase: HouseholdCase, household: Int64) throws {
+        var arguments: [(any DatabaseValueConvertible)?] = [
+            household, householdCase.state.rawValue, householdCase.openedOn.iso, householdCase.lastEventOn.iso,
+            householdCase.amountDueCents, householdCase.protectedCustomer.rawValue, householdCase.eventCount,
+            householdCase.stateOrder.date.iso, householdCase.stateOrder.seq,
+        ]
+        for type in EventType.allCases { arguments.append(householdCase.stepDates[type]?.iso) }
+        try upsert.execute(arguments: StatementArguments(arguments))
+    }
+
+    /// Reads a case row back.
+    static func householdCase(_ row: Row) -> HouseholdCase {
+        var stepDates: [EventType: CalendarDate] = [:]
+        for type in EventType.allCases {
+            if let text = row[CaseColumns.stepColumn(type)] as String?, let date = CalendarDate(iso: text) { stepDates[type] = date }
+        }
+        return HouseholdCase(
+            state: CaseState(rawValue: row["state"]) ?? .invited, stepDates: stepDates,
+            openedOn: CalendarDate(iso: row["opened_on"] as String)!, lastEventOn: CalendarDate(iso: row["last_event_on"] as String)!,
+            amountDueCents: row["amount_due_cents"], protectedCustomer: ProtectedStatus(rawValue: row["protected_customer"]) ?? .unknown,
+            eventCount: row["event_count"], stateOrder: (CalendarDate(iso: row["state_date"] as String)!, row["state_seq"]))
+    }
+}
