@@ -60,12 +60,16 @@ public struct HouseholdCase: Sendable, Hashable {
     public var protectedCustomer: ProtectedStatus
     /// How many (current) events the case is made of.
     public var eventCount: Int
-    /// The arrival order of the step that set the state, to order events on the same day.
-    public private(set) var stateOrder: (date: CalendarDate, seq: Int64)
+    /// The (date, arrival) order of the events that set the state, the amount and the protected
+    /// status: each follows the latest event that has it, whatever order the events arrive in.
+    public private(set) var stateOrder: EventOrder
+    public private(set) var amountOrder: EventOrder?
+    public private(set) var protectedOrder: EventOrder?
 
     /// A case as stored (the storage layer reads it back with this).
     public init(state: CaseState, stepDates: [EventType: CalendarDate], openedOn: CalendarDate, lastEventOn: CalendarDate,
-                amountDueCents: Int64?, protectedCustomer: ProtectedStatus, eventCount: Int, stateOrder: (date: CalendarDate, seq: Int64)) {
+                amountDueCents: Int64?, protectedCustomer: ProtectedStatus, eventCount: Int, stateOrder: EventOrder,
+                amountOrder: EventOrder?, protectedOrder: EventOrder?) {
         self.state = state
         self.stepDates = stepDates
         self.openedOn = openedOn
@@ -74,6 +78,8 @@ public struct HouseholdCase: Sendable, Hashable {
         self.protectedCustomer = protectedCustomer
         self.eventCount = eventCount
         self.stateOrder = stateOrder
+        self.amountOrder = amountOrder
+        self.protectedOrder = protectedOrder
     }
 
     /// A case from its first event.
@@ -85,12 +91,15 @@ public struct HouseholdCase: Sendable, Hashable {
         amountDueCents = event.amountDueCents
         protectedCustomer = event.protectedCustomer
         eventCount = 1
-        stateOrder = (event.eventDate, seq)
+        let order = EventOrder(date: event.eventDate, seq: seq)
+        stateOrder = order
+        amountOrder = event.amountDueCents == nil ? nil : order
+        protectedOrder = event.protectedCustomer == .unknown ? nil : order
     }
 
     /// The case built from all of a household's current events, in any order.
     public init?(events: some Sequence<(event: Event, seq: Int64)>) {
-        let sorted = events.sorted { ($0.event.eventDate, $0.seq) < ($1.event.eventDate, $1.seq) }
+        let sorted = events.sorted { EventOrder(date: $0.event.eventDate, seq: $0.seq) < EventOrder(date: $1.event.eventDate, seq: $1.seq) }
         guard let first = sorted.first else { return nil }
         self.init(first: first.event, seq: first.seq)
         for (event, seq) in sorted.dropFirst() { fold(event, seq: seq) }
@@ -102,15 +111,19 @@ public struct HouseholdCase: Sendable, Hashable {
         eventCount += 1
         stepDates[event.type] = max(stepDates[event.type] ?? event.eventDate, event.eventDate)
         openedOn = min(openedOn, event.eventDate)
-        if (event.eventDate, seq) >= stateOrder {
+        let order = EventOrder(date: event.eventDate, seq: seq)
+        if order >= stateOrder {
             state = CaseState(after: event.type)
-            stateOrder = (event.eventDate, seq)
+            stateOrder = order
             lastEventOn = event.eventDate
-            if let amount = event.amountDueCents { amountDueCents = amount }
-            if event.protectedCustomer != .unknown { protectedCustomer = event.protectedCustomer }
-        } else {
-            if amountDueCents == nil { amountDueCents = event.amountDueCents }
-            if protectedCustomer == .unknown { protectedCustomer = event.protectedCustomer }
+        }
+        if let amount = event.amountDueCents, amountOrder.map({ order >= $0 }) ?? true {
+            amountDueCents = amount
+            amountOrder = order
+        }
+        if event.protectedCustomer != .unknown, protectedOrder.map({ order >= $0 }) ?? true {
+            protectedCustomer = event.protectedCustomer
+            protectedOrder = order
         }
     }
 
@@ -128,4 +141,17 @@ public struct HouseholdCase: Sendable, Hashable {
         hasher.combine(lastEventOn)
         hasher.combine(eventCount)
     }
+}
+
+/// Orders a household's events: by date, then by arrival (the town's sequence number).
+public struct EventOrder: Sendable, Hashable, Comparable {
+    public let date: CalendarDate
+    public let seq: Int64
+
+    public init(date: CalendarDate, seq: Int64) {
+        self.date = date
+        self.seq = seq
+    }
+
+    public static func < (lhs: EventOrder, rhs: EventOrder) -> Bool { (lhs.date, lhs.seq) < (rhs.date, rhs.seq) }
 }

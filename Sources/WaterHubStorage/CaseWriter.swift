@@ -21,16 +21,19 @@ struct CaseWriter {
     private let load: Statement
     private let upsert: Statement
     private let currentEvents: Statement
+    private let delete: Statement
 
     init(db: Database, capacity: Int = 20_000) throws {
         self.db = db
         self.capacity = capacity
         load = try db.cachedStatement(sql: "SELECT * FROM household_case WHERE household_id = ?")
         let columns = ["household_id", "state", "opened_on", "last_event_on", "amount_due_cents", "protected_customer",
-                       "event_count", "state_date", "state_seq"] + CaseColumns.steps
+                       "event_count", "state_date", "state_seq", "amount_date", "amount_seq", "protected_date", "protected_seq"]
+            + CaseColumns.steps
         upsert = try db.cachedStatement(sql: """
             INSERT OR REPLACE INTO household_case (\(columns.joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))
             """)
+        delete = try db.cachedStatement(sql: "DELETE FROM household_case WHERE household_id = ?")
         currentEvents = try db.cachedStatement(sql: """
             SELECT seq, source, source_event_id, type, event_date, amount_due_cents, protected_customer
             FROM event WHERE household_id = ? AND is_current = 1
@@ -66,7 +69,11 @@ struct CaseWriter {
                 (event: Event(source: row[1], sourceEventID: row[2], type: EventType(rawValue: row[3])!, eventDate: CalendarDate(iso: row[4] as String)!,
                               amountDueCents: row[5], protectedCustomer: ProtectedStatus(rawValue: row[6]) ?? .unknown), seq: row[0] as Int64)
             }
-            if let rebuilt = HouseholdCase(events: events) { try write(rebuilt, household: household) }
+            if let rebuilt = HouseholdCase(events: events) {
+                try write(rebuilt, household: household)
+            } else {
+                try delete.execute(arguments: [household])
+            }
         }
         rebuild.removeAll(keepingCapacity: true)
     }
@@ -80,6 +87,8 @@ struct CaseWriter {
             household, householdCase.state.rawValue, householdCase.openedOn.iso, householdCase.lastEventOn.iso,
             householdCase.amountDueCents, householdCase.protectedCustomer.rawValue, householdCase.eventCount,
             householdCase.stateOrder.date.iso, householdCase.stateOrder.seq,
+            householdCase.amountOrder?.date.iso, householdCase.amountOrder?.seq,
+            householdCase.protectedOrder?.date.iso, householdCase.protectedOrder?.seq,
         ]
         for type in EventType.allCases { arguments.append(householdCase.stepDates[type]?.iso) }
         try upsert.execute(arguments: StatementArguments(arguments))
@@ -95,6 +104,12 @@ struct CaseWriter {
             state: CaseState(rawValue: row["state"]) ?? .invited, stepDates: stepDates,
             openedOn: CalendarDate(iso: row["opened_on"] as String)!, lastEventOn: CalendarDate(iso: row["last_event_on"] as String)!,
             amountDueCents: row["amount_due_cents"], protectedCustomer: ProtectedStatus(rawValue: row["protected_customer"]) ?? .unknown,
-            eventCount: row["event_count"], stateOrder: (CalendarDate(iso: row["state_date"] as String)!, row["state_seq"]))
+            eventCount: row["event_count"], stateOrder: order(row, "state")!, amountOrder: order(row, "amount"),
+            protectedOrder: order(row, "protected"))
+    }
+
+    private static func order(_ row: Row, _ prefix: String) -> EventOrder? {
+        guard let date = (row["\(prefix)_date"] as String?).flatMap({ CalendarDate(iso: $0) }), let seq = row["\(prefix)_seq"] as Int64? else { return nil }
+        return EventOrder(date: date, seq: seq)
     }
 }

@@ -58,3 +58,44 @@ extension TenantDatabase {
                            provenance: .init(batchID: row[22], fileSHA256: row[23], line: row[24]))
     }
 }
+
+/// A household's case as a town reads it: the opaque key and the case.
+public struct StoredCase: Sendable, Hashable {
+    /// Internal id, for paging (never shown).
+    public var id: Int64
+    /// The household's opaque, stable key within this town.
+    public var key: String
+    public var householdCase: HouseholdCase
+}
+
+extension TenantDatabase {
+    /// Cases in household order after `afterID`, optionally of one state and protected status.
+    public func cases(afterID: Int64 = 0, limit: Int, state: CaseState? = nil, protected: ProtectedStatus? = nil) async throws -> [StoredCase] {
+        try await pool.read { db in
+            var sql = "SELECT c.*, h.key FROM household_case c JOIN household h ON h.id = c.household_id WHERE c.household_id > ?"
+            var arguments: StatementArguments = [afterID]
+            if let state { sql += " AND c.state = ?"; arguments += [state.rawValue] }
+            if let protected { sql += " AND c.protected_customer = ?"; arguments += [protected.rawValue] }
+            sql += " ORDER BY c.household_id LIMIT ?"
+            arguments += [limit]
+            return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+                StoredCase(id: row["household_id"], key: row["key"], householdCase: CaseWriter.householdCase(row))
+            }
+        }
+    }
+
+    /// The current events of every household, by household key (for checks and rebuilds).
+    public func currentEventsByHousehold() async throws -> [String: [(event: Event, seq: Int64)]] {
+        try await pool.read { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT \(TenantDatabase.eventColumns) FROM event e JOIN household h ON h.id = e.household_id WHERE e.is_current = 1 ORDER BY e.seq
+                """)
+            var result: [String: [(event: Event, seq: Int64)]] = [:]
+            for row in rows {
+                let stored = TenantDatabase.storedEvent(row)
+                result[stored.household, default: []].append((stored.event, stored.seq))
+            }
+            return result
+        }
+    }
+}

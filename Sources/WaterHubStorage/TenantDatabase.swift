@@ -8,11 +8,14 @@ public final class TenantDatabase: Sendable {
     public let tenant: Tenant
     public let path: String
     let pool: DatabasePool
+    /// How many cases a batch keeps in memory before writing them back.
+    let caseCacheCapacity: Int
 
     /// Opens (creating when missing) and migrates the town file; refuses a file from a newer WaterHub.
-    public init(tenant: Tenant, path: String) throws {
+    public init(tenant: Tenant, path: String, caseCacheCapacity: Int = 20_000) throws {
         self.tenant = tenant
         self.path = path
+        self.caseCacheCapacity = caseCacheCapacity
         pool = try DatabasePool(path: path, configuration: StorageConfiguration.databaseConfiguration(label: "tenant-\(tenant.nisCode)"))
         try StorageConfiguration.migrate(pool, with: TenantDatabase.migrator, file: path)
     }
@@ -83,6 +86,10 @@ public final class TenantDatabase: Sendable {
                     event_count INTEGER NOT NULL CHECK (event_count >= 1),
                     state_date TEXT NOT NULL,
                     state_seq INTEGER NOT NULL,
+                    amount_date TEXT,
+                    amount_seq INTEGER,
+                    protected_date TEXT,
+                    protected_seq INTEGER,
                     \(stepColumns)
                 ) STRICT;
                 CREATE INDEX case_by_state ON household_case(state, last_event_on);
@@ -116,7 +123,7 @@ public final class TenantDatabase: Sendable {
                 return ApplyResult(alreadyApplied: true, eventsIn: row[0], stored: row[1], unchanged: row[2])
             }
             let stamp = StorageConfiguration.timestamp(recordedAt)
-            var writer = try EventWriter(db: db, batchID: batchID, fileSHA256: fileSHA256, recordedAt: stamp)
+            var writer = try EventWriter(db: db, batchID: batchID, fileSHA256: fileSHA256, recordedAt: stamp, caseCacheCapacity: caseCacheCapacity)
             var result = ApplyResult(alreadyApplied: false, eventsIn: 0, stored: 0, unchanged: 0)
             for spooled in events {
                 result.eventsIn += 1
@@ -179,12 +186,12 @@ struct EventWriter {
     private let findHousehold: Statement
     private let insertHousehold: Statement
 
-    init(db: Database, batchID: Int64, fileSHA256: String, recordedAt: String) throws {
+    init(db: Database, batchID: Int64, fileSHA256: String, recordedAt: String, caseCacheCapacity: Int) throws {
         self.db = db
         self.batchID = batchID
         self.fileSHA256 = fileSHA256
         self.recordedAt = recordedAt
-        findLatest = try db.cachedStatement(sql: "SELECT seq, version, content_hash FROM event WHERE source = ? AND source_event_id = ? ORDER BY version DESC LIMIT 1")
+        findLatest = try db.cachedStatement(sql: "SELECT seq, version, content_hash, household_id FROM event WHERE source = ? AND source_event_id = ? ORDER BY version DESC LIMIT 1")
         supersede = try db.cachedStatement(sql: "UPDATE event SET is_current = 0 WHERE seq = ?")
         insert = try db.cachedStatement(sql: """
             INSERT INTO event (source, source_event_id, version, is_current, content_hash, household_id, type, event_date,
@@ -194,7 +201,7 @@ struct EventWriter {
             """)
         findHousehold = try db.cachedStatement(sql: "SELECT id FROM household WHERE source = ? AND kind = ? AND identifier = ?")
         insertHousehold = try db.cachedStatement(sql: "INSERT INTO household (key, source, kind, identifier) VALUES (?, ?, ?, ?)")
-        cases = try CaseWriter(db: db)
+        cases = try CaseWriter(db: db, capacity: caseCacheCapacity)
     }
 
     /// Writes the cases still held in memory.
@@ -207,10 +214,12 @@ struct EventWriter {
         let event = spooled.event
         let hash = ContentHash.of(event)
         var version = 1
+        var previousHousehold: Int64?
         if let latest = try Row.fetchOne(findLatest, arguments: [event.source, event.sourceEventID]) {
             let latestHash: Data = latest[2]
             if latestHash == hash { return false }
             version = (latest[1] as Int) + 1
+            previousHousehold = latest[3]
             try supersede.execute(arguments: [latest[0] as Int64])
         }
         guard let key = event.householdKey else {
@@ -223,10 +232,13 @@ struct EventWriter {
             event.postalCode, event.municipality, event.nisCode, event.phone, event.email, event.amountDueCents,
             event.protectedCustomer.rawValue, event.note, batchID, fileSHA256, spooled.line, recordedAt,
         ])
-        if version == 1 {
-            try cases.add(event, seq: db.lastInsertedRowID, household: householdID)
-        } else {
+        if let previousHousehold {
+            // A correction can change any step, even move the event to another household:
+            // rebuild the case(s) it touches from their current events.
             try cases.recompute(household: householdID)
+            if previousHousehold != householdID { try cases.recompute(household: previousHousehold) }
+        } else {
+            try cases.add(event, seq: db.lastInsertedRowID, household: householdID)
         }
         return true
     }

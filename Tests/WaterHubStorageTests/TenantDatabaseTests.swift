@@ -57,6 +57,47 @@ import WaterHubTestSupport
         #expect(!keys[0].contains("C1") && keys[0].count == 16)
     }
 
+    /// Cases kept incrementally across batches (new events, out-of-order dates, corrections, a
+    /// small case cache that flushes mid-batch) equal cases rebuilt from the current events.
+    @Test func storedCasesEqualARebuildFromTheCurrentEvents() async throws {
+        let database = try TenantDatabase(tenant: tenant, path: "\(directory.path)/44021-gent.sqlite", caseCacheCapacity: 7)
+        var state: UInt64 = 7
+        func next(_ bound: UInt64) -> Int { state = state &* 6364136223846793005 &+ 1442695040888963407; return Int((state >> 33) % bound) }
+        var batch: Int64 = 0
+        for _ in 0..<6 {
+            batch += 1
+            var events: [SpooledEvent] = []
+            for _ in 0..<400 {
+                let id = "E\(next(900))"
+                let type = EventType.allCases[next(9)]
+                let date = CalendarDate.day("2026-01-01").adding(days: next(200))
+                let amount: Int64? = next(3) == 0 ? nil : Int64(next(50_000))
+                let event = Event(source: "aquaflan", sourceEventID: id, type: type, eventDate: date, customerNumber: "C\(next(60))",
+                                  postalCode: "9000", amountDueCents: amount, protectedCustomer: ProtectedStatus.allCases[next(3)])
+                if !events.contains(where: { $0.event.sourceEventID == id }) { events.append(SpooledEvent(event: event, line: events.count + 2)) }
+            }
+            _ = try database.apply(batchID: batch, fileSHA256: "f\(batch)", events: events)
+        }
+        let byHousehold = try await database.currentEventsByHousehold()
+        let cases = try await database.cases(limit: 10_000)
+        #expect(cases.count == byHousehold.count)
+        for stored in cases {
+            let rebuilt = HouseholdCase(events: byHousehold[stored.key] ?? [])
+            #expect(stored.householdCase == rebuilt, "household \(stored.key)")
+        }
+        let corrected = try await database.events(after: 0, limit: 100_000).filter { $0.version > 1 }
+        #expect(!corrected.isEmpty)
+    }
+
+    @Test func aCorrectionThatMovesAHouseholdsOnlyEventLeavesNoEmptyCase() async throws {
+        let database = try database()
+        _ = try database.apply(batchID: 1, fileSHA256: "a", events: [event("E1", customer: "C1"), event("E2", customer: "C2")])
+        _ = try database.apply(batchID: 2, fileSHA256: "b", events: [event("E1", customer: "C2")])
+        let cases = try await database.cases(limit: 10)
+        #expect(cases.count == 1)
+        #expect(cases.first?.householdCase.eventCount == 2)
+    }
+
     @Test func aSpoolThatDoesNotMatchItsCountWritesNothing() throws {
         let database = try database()
         #expect(throws: StorageError.self) {
