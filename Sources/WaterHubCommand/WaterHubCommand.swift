@@ -8,7 +8,7 @@ struct WaterHubCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "waterhub",
         abstract: "Fetches the water companies' weekly feeds, splits them per town, and serves each town its own slice.",
-        subcommands: [Serve.self, Fetch.self, Check.self, TokenCommand.self]
+        subcommands: [Serve.self, Fetch.self, Check.self, Verify.self, TokenCommand.self]
     )
 }
 
@@ -62,6 +62,17 @@ struct Fetch: AsyncParsableCommand {
     func run() async throws {
         let hub = options.openHub()
         await CommandRunner.run { try await hub.fetchCommand(source: source) }
+    }
+}
+
+struct Verify: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Checks every file's integrity and reconciles each town file with the ledger; exits 1 on any difference.")
+
+    @OptionGroup var options: HubOptions
+
+    func run() async throws {
+        let hub = options.openHub()
+        await CommandRunner.run { try await hub.verifyCommand() }
     }
 }
 

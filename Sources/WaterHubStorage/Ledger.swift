@@ -223,3 +223,13 @@ extension Ledger {
         }
     }
 }
+
+extension Ledger {
+    /// Runs `PRAGMA integrity_check` on the ledger; returns the problems (empty when sound).
+    public func integrityProblems() throws -> [String] {
+        try pool.read { db in
+            let lines = try String.fetchAll(db, sql: "PRAGMA integrity_check")
+            return lines == ["ok"] ? [] : lines
+        }
+    }
+}
