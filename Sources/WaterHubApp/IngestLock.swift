@@ -9,6 +9,7 @@ extension Hub {
     /// directory; an exclusive `flock` on `Tenants/ingest.lock` makes them take turns (a second
     /// process waits), and the kernel releases it when a process dies, even by SIGKILL. Staging
     /// files left by a killed process are removed once the lock is held.
+    @discardableResult
     public func withIngestLock<T>(_ body: () async throws -> T) async throws -> T {
         let descriptor = Foundation.open(directory.tenants + "/ingest.lock", O_RDWR | O_CREAT, 0o600)
         guard descriptor >= 0 else { throw StorageError(.damagedFile, "cannot open \(directory.tenants)/ingest.lock") }

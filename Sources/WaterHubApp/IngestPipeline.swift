@@ -205,7 +205,8 @@ extension Hub {
 
     /// Finishes batches a crash or kill left behind: routing starts over from the archived file,
     /// and a routed batch is applied to the towns that do not have it yet.
-    private func finishUnfinishedBatchesHoldingLock() async throws {
+    /// The caller holds the ingest lock (`fetchAll`, `backup`).
+    func finishUnfinishedBatchesHoldingLock() async throws {
         for batch in try ledger.unfinishedBatches() {
             switch batch.status {
             case .routing:

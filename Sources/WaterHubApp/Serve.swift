@@ -8,6 +8,8 @@ extension Hub {
     /// `waterhub serve`: finishes any interrupted batch, then runs the pull API and (unless
     /// disabled) the feed scheduler until SIGTERM or SIGINT.
     public func serve(host: String?, port: Int?, schedule: Bool) async throws {
+        let lock = try DataDirectoryLock.holdForServing(directory)
+        defer { close(lock) }
         try await finishUnfinishedBatches()
         let services: [any Service] = schedule ? [FeedScheduler(hub: self)] : []
         let address = "\(host ?? configuration.host):\(port ?? configuration.port)"

@@ -8,7 +8,7 @@ struct WaterHubCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "waterhub",
         abstract: "Fetches the water companies' weekly feeds, splits them per town, and serves each town its own slice.",
-        subcommands: [Serve.self, Fetch.self, Check.self, Verify.self, TokenCommand.self]
+        subcommands: [Serve.self, Fetch.self, Check.self, Verify.self, Backup.self, Restore.self, TokenCommand.self]
     )
 }
 
@@ -73,6 +73,35 @@ struct Verify: AsyncParsableCommand {
     func run() async throws {
         let hub = options.openHub()
         await CommandRunner.run { try await hub.verifyCommand() }
+    }
+}
+
+struct Backup: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Copies the ledger, every town file and the raw archive, consistently, while the hub serves.")
+
+    @OptionGroup var options: HubOptions
+
+    @Argument(help: "A new or empty folder for the backup.")
+    var folder: String
+
+    func run() async throws {
+        let hub = options.openHub()
+        await CommandRunner.run { try await hub.backupCommand(to: folder) }
+    }
+}
+
+struct Restore: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Restores a backup into the data directory (the hub must be stopped), then verifies it.")
+
+    @OptionGroup var options: HubOptions
+
+    @Argument(help: "The backup folder (with waterhub-backup.json).")
+    var folder: String
+
+    func run() async throws {
+        CommandRunner.secureDefaults()
+        HubLogging.bootstrap(level: options.logLevel)
+        await CommandRunner.run { try await Hub.restoreCommand(configDirectory: options.config, dataDirectory: options.dataDirectory, from: folder) }
     }
 }
 
