@@ -25,6 +25,7 @@ public final class Hub: Sendable {
         self.configuration = configuration
         directory = DataDirectory(root: dataDirectory ?? configuration.dataDirectory)
         try directory.create()
+        try directory.checkPermissions()
         ledger = try Ledger(path: directory.ledger)
         registry = TenantRegistry(directory: directory, tenants: configuration.tenants)
         fetcher = CurlFetcher()

@@ -11,7 +11,7 @@ extension Hub {
         let lock = try DataDirectoryLock.holdForServing(directory)
         defer { close(lock) }
         try await finishUnfinishedBatches()
-        let services: [any Service] = schedule ? [FeedScheduler(hub: self)] : []
+        let services: [any Service] = schedule ? [FeedScheduler(hub: self), RetentionService(hub: self)] : [RetentionService(hub: self)]
         let address = "\(host ?? configuration.host):\(port ?? configuration.port)"
         let app = buildApplication(hub: self, host: host, port: port, services: services) { [logger] _ in
             logger.notice("WaterHub is serving on http://\(address) (\(self.configuration.tenants.count) towns, \(self.configuration.sources.count) sources)")

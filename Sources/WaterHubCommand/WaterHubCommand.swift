@@ -8,7 +8,7 @@ struct WaterHubCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "waterhub",
         abstract: "Fetches the water companies' weekly feeds, splits them per town, and serves each town its own slice.",
-        subcommands: [Serve.self, Fetch.self, Check.self, Verify.self, Backup.self, Restore.self, TokenCommand.self]
+        subcommands: [Serve.self, Fetch.self, Check.self, Verify.self, Backup.self, Restore.self, Purge.self, Erase.self, TokenCommand.self]
     )
 }
 
@@ -102,6 +102,34 @@ struct Restore: AsyncParsableCommand {
         CommandRunner.secureDefaults()
         HubLogging.bootstrap(level: options.logLevel)
         await CommandRunner.run { try await Hub.restoreCommand(configDirectory: options.config, dataDirectory: options.dataDirectory, from: folder) }
+    }
+}
+
+struct Purge: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Purges personal data past its retention now (waterhub serve also does this daily).")
+
+    @OptionGroup var options: HubOptions
+
+    func run() async throws {
+        let hub = options.openHub()
+        await CommandRunner.run { try await hub.purgeCommand() }
+    }
+}
+
+struct Erase: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Erases one household's personal data in one town, on request; records that it did.")
+
+    @OptionGroup var options: HubOptions
+
+    @Option(help: "The town's NIS code.")
+    var tenant: String
+
+    @Option(help: "The household's key (as the API's cases list shows it).")
+    var household: String
+
+    func run() async throws {
+        let hub = options.openHub()
+        await CommandRunner.run { try await hub.eraseCommand(tenant: tenant, household: household) }
     }
 }
 

@@ -102,6 +102,11 @@ public enum ConfigurationLoader {
             }
             validation.reportUnknownKeys()
         }
+        if let retentionNode = hub.optional("retention"), var retention = LocatedMapping(retentionNode) {
+            if let months = retention.optional("closed_case_months")?.integer(in: 1...240) { configuration.closedCaseRetentionMonths = months }
+            if let days = retention.optional("raw_archive_days")?.integer(in: 1...36_500) { configuration.rawArchiveRetentionDays = days }
+            retention.reportUnknownKeys()
+        }
         if let tenantsNode = hub.required("tenants"), let elements = tenantsNode.elements {
             var seen = Set<String>()
             for element in elements {
@@ -165,11 +170,13 @@ public enum ConfigurationLoader {
         if let fetchNode = mapping.optional("fetch") { readFetch(fetchNode, into: &fetch) }
         var credentials = Credentials()
         if let authNode = mapping.optional("auth") { readAuth(authNode, into: &credentials) }
+        let archiveRetention = mapping.optional("archive_retention_days")?.integer(in: 1...36_500)
         let dialect = mapping.required("dialect").flatMap(DialectReader.read)
         guard let name, let url, let dialect else { return nil }
         var source = SourceConfiguration(id: id, name: name, url: url, dialect: dialect, schedule: schedule, file: node.file)
         source.fetch = fetch
         source.credentials = credentials
+        source.archiveRetentionDays = archiveRetention
         return source
     }
 

@@ -21,6 +21,10 @@ public struct HubConfiguration: Sendable {
     public var rules = EventRules()
     /// `validation.max_quarantined_share`: a file with a larger share of bad rows is held whole.
     public var maximumQuarantinedShare = 0.2
+    /// `retention.closed_case_months`: personal data of a closed case is purged this long after its last event.
+    public var closedCaseRetentionMonths = 24
+    /// `retention.raw_archive_days`: raw feed files (and quarantined raw rows) are purged after this; a source may set its own.
+    public var rawArchiveRetentionDays = 730
 
     public init(directory: String, reference: ReferenceData) {
         self.directory = directory
@@ -48,6 +52,8 @@ public struct SourceConfiguration: Sendable {
     public var fetch = FetchSettings()
     /// Credentials, as references to environment variables or files.
     public var credentials = Credentials()
+    /// `archive_retention_days`: how long this source's raw files are kept (default: the hub's).
+    public var archiveRetentionDays: Int?
     /// The file this source is defined in, for messages.
     public var file: String
 

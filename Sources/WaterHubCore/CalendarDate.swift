@@ -74,6 +74,13 @@ public struct CalendarDate: Sendable, Hashable, Comparable, Codable, CustomStrin
         CalendarDate(daysSinceEpoch: daysSinceEpoch + days)
     }
 
+    /// The same day `months` months later (earlier when negative), clamped to the month's end.
+    public func adding(months: Int) -> CalendarDate {
+        let total = year * 12 + (month - 1) + months
+        let newYear = total / 12, newMonth = total % 12 + 1
+        return CalendarDate(year: newYear, month: newMonth, day: min(day, CalendarDate.daysIn(month: newMonth, year: newYear)))!
+    }
+
     /// Whole days from `self` to `other` (positive when `other` is later).
     public func days(until other: CalendarDate) -> Int {
         other.daysSinceEpoch - daysSinceEpoch

@@ -31,6 +31,17 @@ public struct DataDirectory: Sendable, Hashable {
     /// The spool folder of one batch.
     public func spool(batch: Int64) -> String { "\(archive)/spool/\(batch)" }
 
+    /// Refuses a data directory whose town files or archive other users could read.
+    public func checkPermissions() throws {
+        for path in [tenants, archive] {
+            let attributes = try FileManager.default.attributesOfItem(atPath: path)
+            let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue ?? 0
+            if mode & 0o077 != 0 {
+                throw StorageError(.unsafePermissions, "\(path) can be read by other users (mode \(String(mode, radix: 8))); it holds personal data. Fix it with: chmod 700 \(path)")
+            }
+        }
+    }
+
     /// Creates the folders (mode 0700) when missing.
     public func create() throws {
         for path in [tenants, archive, staging, "\(archive)/spool"] {

@@ -13,6 +13,7 @@ public final class Ledger: Sendable {
 
     public init(path: String) throws {
         self.path = path
+        StorageConfiguration.createPrivately(path)
         pool = try DatabasePool(path: path, configuration: StorageConfiguration.databaseConfiguration(label: "ledger"))
         try StorageConfiguration.migrate(pool, with: Ledger.migrator, file: path)
     }
@@ -107,6 +108,21 @@ public final class Ledger: Sendable {
                     rows INTEGER NOT NULL DEFAULT 0
                 ) STRICT;
                 CREATE INDEX audit_by_tenant ON audit(tenant, at);
+                """)
+        }
+        migrator.registerMigration("v2: purge log, purged deliveries") { db in
+            try db.execute(sql: """
+                ALTER TABLE delivery ADD COLUMN purged_at TEXT;
+                CREATE TABLE purge_log (
+                    id INTEGER PRIMARY KEY,
+                    at TEXT NOT NULL,
+                    tenant TEXT,
+                    kind TEXT NOT NULL CHECK (kind IN ('retention', 'erasure', 'archive')),
+                    households INTEGER NOT NULL DEFAULT 0,
+                    events INTEGER NOT NULL DEFAULT 0,
+                    files INTEGER NOT NULL DEFAULT 0,
+                    quarantined_rows INTEGER NOT NULL DEFAULT 0
+                ) STRICT;
                 """)
         }
         return migrator

@@ -19,6 +19,14 @@ enum StorageConfiguration {
         return configuration
     }
 
+    /// Creates a database file with mode 0600 before SQLite opens it (SQLite gives its WAL and
+    /// shared-memory files the same mode), whatever the process's umask.
+    static func createPrivately(_ path: String) {
+        if !FileManager.default.fileExists(atPath: path) {
+            _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+        }
+    }
+
     /// Applies the named migrations; a file that has migrations this binary does not know was
     /// written by a newer WaterHub and is refused rather than damaged.
     static func migrate(_ pool: DatabasePool, with migrator: DatabaseMigrator, file: String) throws {

@@ -16,6 +16,7 @@ public final class TenantDatabase: Sendable {
         self.tenant = tenant
         self.path = path
         self.caseCacheCapacity = caseCacheCapacity
+        StorageConfiguration.createPrivately(path)
         pool = try DatabasePool(path: path, configuration: StorageConfiguration.databaseConfiguration(label: "tenant-\(tenant.nisCode)"))
         try StorageConfiguration.migrate(pool, with: TenantDatabase.migrator, file: path)
     }
@@ -94,6 +95,9 @@ public final class TenantDatabase: Sendable {
                 ) STRICT;
                 CREATE INDEX case_by_state ON household_case(state, last_event_on);
                 """)
+        }
+        migrator.registerMigration("v3: purge marks") { db in
+            try db.execute(sql: "ALTER TABLE household ADD COLUMN purged_at TEXT")
         }
         return migrator
     }()

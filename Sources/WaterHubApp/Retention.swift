@@ -1,0 +1,95 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import WaterHubConfig
+import WaterHubCore
+import WaterHubStorage
+
+/// What one retention run purged, per kind (counts only).
+public struct RetentionReport: Sendable {
+    public var households = 0
+    public var events = 0
+    public var rawFiles = 0
+    public var quarantinedRows = 0
+}
+
+extension Hub {
+    /// Purges what has outlived its retention: personal data of closed cases
+    /// (`retention.closed_case_months` after their last event) and raw feed files with the raw
+    /// rows quarantined from them (`raw_archive_days`, per source). Every purge is written to
+    /// the ledger's purge log, as counts.
+    public func purgeExpired() async throws -> RetentionReport {
+        var report = RetentionReport()
+        let cutoff = today.adding(months: -configuration.closedCaseRetentionMonths)
+        for tenant in configuration.tenants where FileManager.default.fileExists(atPath: directory.tenantFile(tenant)) {
+            guard let database = try await registry.database(tenant.nisCode) else { continue }
+            let counts = try database.purgeClosedCases(lastEventBefore: cutoff, at: now())
+            guard counts.households > 0 else { continue }
+            try ledger.recordPurge(tenant: tenant.nisCode, kind: "retention", households: counts.households, events: counts.events, at: now())
+            logger.notice("purged closed cases", metadata: ["tenant": "\(tenant.nisCode)", "households": "\(counts.households)", "events": "\(counts.events)"])
+            report.households += counts.households
+            report.events += counts.events
+        }
+        for source in configuration.sources {
+            let days = source.archiveRetentionDays ?? configuration.rawArchiveRetentionDays
+            var files = 0, rows = 0
+            for delivery in try ledger.deliveriesToPurge(source: source.id, receivedBefore: now().addingTimeInterval(-Double(days) * 86_400)) {
+                try? FileManager.default.removeItem(atPath: delivery.archivePath)
+                rows += try ledger.markPurged(delivery, at: now())
+                files += 1
+            }
+            guard files > 0 else { continue }
+            try ledger.recordPurge(tenant: nil, kind: "archive", files: files, quarantinedRows: rows, at: now())
+            logger.notice("purged raw files", metadata: ["source": "\(source.id)", "files": "\(files)", "quarantined_rows": "\(rows)"])
+            report.rawFiles += files
+            report.quarantinedRows += rows
+        }
+        return report
+    }
+
+    /// Erases one household's personal data in one town on request, and records that it did.
+    public func erase(tenant nisCode: String, household key: String) async throws -> PurgeCounts {
+        guard let database = try await registry.database(nisCode) else {
+            throw CommandFailure("\(nisCode) is not a town of this hub")
+        }
+        guard let counts = try database.erase(householdKey: key, at: now()) else {
+            throw CommandFailure("town \(nisCode) has no household with key \(key.debugDescription)")
+        }
+        try ledger.recordPurge(tenant: nisCode, kind: "erasure", households: counts.households, events: counts.events, at: now())
+        return counts
+    }
+
+    /// `waterhub purge`.
+    public func purgeCommand() async throws {
+        let report = try await purgeExpired()
+        print("purged: \(report.households) closed case(s) (\(report.events) events), \(report.rawFiles) raw file(s), raw text of \(report.quarantinedRows) quarantined row(s)")
+    }
+
+    /// `waterhub erase`.
+    public func eraseCommand(tenant: String, household: String) async throws {
+        let counts = try await erase(tenant: tenant, household: household)
+        print("erased the personal data of household \(household) in \(tenant): \(counts.events) event(s); recorded in the purge log")
+    }
+}
+
+/// Runs the retention purge inside `waterhub serve`: at start, then once a day.
+public struct RetentionService: Service {
+    let hub: Hub
+
+    public init(hub: Hub) {
+        self.hub = hub
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    _ = try await hub.purgeExpired()
+                } catch {
+                    hub.logger.error("retention purge failed: \(error)")
+                }
+                do { try await Task.sleep(for: .seconds(86_400)) } catch { return }
+            }
+        }
+    }
+}

@@ -1,0 +1,107 @@
+import Foundation
+import GRDB
+import WaterHubCore
+
+/// What a purge or an erasure removed: counts, never people.
+public struct PurgeCounts: Sendable, Hashable {
+    public var households = 0
+    public var events = 0
+
+    public init(households: Int = 0, events: Int = 0) {
+        self.households = households
+        self.events = events
+    }
+}
+
+extension TenantDatabase {
+    /// The columns that hold personal data; a purge sets them to NULL and keeps the row, so the
+    /// town's sequence numbers, counts and the ledger's reconciliation stay as they were.
+    static let personalColumns = ["customer_number", "connection_id", "name", "street", "house_number", "box",
+                                  "postal_code", "municipality", "phone", "email", "amount_due_cents", "note"]
+
+    /// Purges the personal data of every closed case (limiter removed, reconnected) whose last
+    /// event is before `cutoff`.
+    public func purgeClosedCases(lastEventBefore cutoff: CalendarDate, at date: Date = Date()) throws -> PurgeCounts {
+        try pool.write { db in
+            let closed = CaseState.allCases.filter(\.isClosed).map { "'\($0.rawValue)'" }.joined(separator: ", ")
+            let households = try Int64.fetchAll(db, sql: """
+                SELECT c.household_id FROM household_case c JOIN household h ON h.id = c.household_id
+                WHERE c.state IN (\(closed)) AND c.last_event_on < ? AND h.purged_at IS NULL
+                """, arguments: [cutoff.iso])
+            return try purge(households, in: db, at: date)
+        }
+    }
+
+    /// Erases one household's personal data on request (the right to erasure); nil when the key
+    /// is not a household of this town.
+    public func erase(householdKey: String, at date: Date = Date()) throws -> PurgeCounts? {
+        try pool.write { db in
+            guard let household = try Int64.fetchOne(db, sql: "SELECT id FROM household WHERE key = ?", arguments: [householdKey]) else {
+                return nil
+            }
+            return try purge([household], in: db, at: date)
+        }
+    }
+
+    private func purge(_ households: [Int64], in db: Database, at date: Date) throws -> PurgeCounts {
+        var counts = PurgeCounts()
+        let stamp = StorageConfiguration.timestamp(date)
+        let clearEvents = try db.cachedStatement(sql: """
+            UPDATE event SET \(TenantDatabase.personalColumns.map { "\($0) = NULL" }.joined(separator: ", ")) WHERE household_id = ?
+            """)
+        let clearCase = try db.cachedStatement(sql: "UPDATE household_case SET amount_due_cents = NULL WHERE household_id = ?")
+        let markHousehold = try db.cachedStatement(sql: "UPDATE household SET identifier = 'purged:' || key, purged_at = ? WHERE id = ?")
+        for household in households {
+            try clearEvents.execute(arguments: [household])
+            counts.events += db.changesCount
+            try clearCase.execute(arguments: [household])
+            try markHousehold.execute(arguments: [stamp, household])
+            counts.households += 1
+        }
+        return counts
+    }
+}
+
+extension Ledger {
+    /// Writes what a purge removed to the purge log (counts only).
+    public func recordPurge(tenant: String?, kind: String, households: Int = 0, events: Int = 0, files: Int = 0,
+                            quarantinedRows: Int = 0, at date: Date = Date()) throws {
+        try pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO purge_log (at, tenant, kind, households, events, files, quarantined_rows) VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [StorageConfiguration.timestamp(date), tenant, kind, households, events, files, quarantinedRows])
+        }
+    }
+
+    /// The purge log, oldest first.
+    public func purgeLog() throws -> [(at: Date, tenant: String?, kind: String, households: Int, events: Int, files: Int, quarantinedRows: Int)] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT at, tenant, kind, households, events, files, quarantined_rows FROM purge_log ORDER BY id").map { row in
+                (StorageConfiguration.date(fromTimestamp: row[0]) ?? Date(timeIntervalSince1970: 0), row[1], row[2], row[3], row[4], row[5], row[6])
+            }
+        }
+    }
+
+    /// Deliveries of a source received before `cutoff` whose raw file is still kept.
+    public func deliveriesToPurge(source: String, receivedBefore cutoff: Date) throws -> [Delivery] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT id, source, sha256, bytes, archive_path FROM delivery WHERE source = ? AND received_at < ? AND purged_at IS NULL
+                """, arguments: [source, StorageConfiguration.timestamp(cutoff)]).map {
+                Delivery(id: $0[0], source: $0[1], sha256: $0[2], bytes: $0[3], archivePath: $0[4])
+            }
+        }
+    }
+
+    /// Marks a delivery's raw file as purged and clears the raw rows quarantined from it;
+    /// returns how many quarantined rows lost their raw text.
+    public func markPurged(_ delivery: Delivery, at date: Date = Date()) throws -> Int {
+        try pool.write { db in
+            try db.execute(sql: "UPDATE delivery SET purged_at = ? WHERE id = ?", arguments: [StorageConfiguration.timestamp(date), delivery.id])
+            try db.execute(sql: """
+                UPDATE quarantine SET raw = NULL WHERE raw IS NOT NULL AND batch_id IN (SELECT id FROM batch WHERE delivery_id = ?)
+                """, arguments: [delivery.id])
+            return db.changesCount
+        }
+    }
+}
