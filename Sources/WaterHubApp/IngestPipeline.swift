@@ -245,28 +245,20 @@ extension Hub {
         let file = try FileByteSource(path: delivery.archivePath)
         defer { file.close() }
         do {
-            var decoder = try FeedDecoder(source: file, sourceID: source.id, dialect: source.dialect, rules: configuration.rules, today: today)
-            while let row = try decoder.next() {
+            var triage = try FeedTriage(source: file, sourceID: source.id, dialect: source.dialect, router: router,
+                                        rules: configuration.rules, today: today)
+            while let decision = try triage.next() {
                 counts.rowsIn += 1
-                var problem: RowProblem?
-                switch row.result {
-                case .success(let event):
-                    switch router.route(event) {
-                    case .tenant(let nisCode):
-                        let writer = try writers[nisCode] ?? SpoolWriter(path: "\(spoolFolder)/\(nisCode).spool")
-                        writers[nisCode] = writer
-                        try writer.append(SpooledEvent(event: event, line: row.line).spoolFields)
-                        counts.routed += 1
-                    case .outsideRegion:
-                        counts.outsideRegion += 1
-                    case .rejected(let rejection):
-                        problem = rejection
-                    }
-                case .failure(let failure):
-                    problem = failure
-                }
-                if let problem {
-                    try quarantine.append(QuarantinedRow(line: row.line, problem: problem, raw: decoder.rawRecord).spoolFields)
+                switch decision {
+                case .routed(let nisCode, let event, let line):
+                    let writer = try writers[nisCode] ?? SpoolWriter(path: "\(spoolFolder)/\(nisCode).spool")
+                    writers[nisCode] = writer
+                    try writer.append(SpooledEvent(event: event, line: line).spoolFields)
+                    counts.routed += 1
+                case .outsideRegion:
+                    counts.outsideRegion += 1
+                case .quarantined(let problem, let line, let raw):
+                    try quarantine.append(QuarantinedRow(line: line, problem: problem, raw: raw).spoolFields)
                     counts.quarantined += 1
                     reasons[problem.code, default: 0] += 1
                 }
