@@ -39,6 +39,13 @@ static inline CURLcode waterhub_easy_setopt_sshkey_function(CURL *handle, waterh
     return curl_easy_setopt(handle, CURLOPT_SSH_KEYFUNCTION, callback);
 }
 
+/* CURLOPT_SSH_HOSTKEYFUNCTION (libcurl 7.84+): called with the server's raw host key when neither
+   CURLOPT_SSH_HOST_PUBLIC_KEY_MD5 nor _SHA256 is set; return CURLKHMATCH_OK to accept. */
+typedef int (*waterhub_sshhostkey_callback)(void *context, int keytype, const char *key, size_t length);
+static inline CURLcode waterhub_easy_setopt_sshhostkey_function(CURL *handle, waterhub_sshhostkey_callback callback) {
+    return curl_easy_setopt(handle, CURLOPT_SSH_HOSTKEYFUNCTION, callback);
+}
+
 static inline CURLcode waterhub_easy_getinfo_long(CURL *handle, CURLINFO info, long *value) {
     return curl_easy_getinfo(handle, info, value);
 }
@@ -54,5 +61,7 @@ static inline CURLcode waterhub_easy_getinfo_string(CURL *handle, CURLINFO info,
 /* Macros Swift does not import. */
 static const long waterhub_auth_bearer = (long)CURLAUTH_BEARER;
 static const long waterhub_global_default = (long)CURL_GLOBAL_DEFAULT;
+static const long waterhub_ssh_auth_publickey = (long)CURLSSH_AUTH_PUBLICKEY;
+static const long waterhub_ssh_auth_password = (long)(CURLSSH_AUTH_PASSWORD | CURLSSH_AUTH_KEYBOARD);
 
 #endif
