@@ -29,9 +29,17 @@ public func buildApplication(hub: Hub, host: String? = nil, port: Int? = nil, se
 func buildRouter(hub: Hub) -> Router<HubRequestContext> {
     let router = Router(context: HubRequestContext.self)
     router.get("healthz") { _, _ -> Response in
+        // Always 200 while the hub is up; "degraded" names the sources that are overdue.
+        let overdue = hub.overdueSources()
         var json = JSONWriter(buffer: ByteBuffer())
         json.beginObject()
-        json.member("status", "ok")
+        json.member("status", overdue.isEmpty ? "ok" : "degraded")
+        if !overdue.isEmpty {
+            json.key("overdue_sources")
+            json.beginArray()
+            for source in overdue { json.value(source) }
+            json.endArray()
+        }
         json.endObject()
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: json.buffer))
     }

@@ -78,6 +78,9 @@ extension Hub {
                     missing.append("\(source.file): \(key): the secret in \(reference) is missing or empty")
                 }
             }
+            for (key, path) in source.referencedFiles where !FileManager.default.isReadableFile(atPath: path) {
+                missing.append("\(source.file): \(key): cannot read \(path)")
+            }
         }
         print("Configuration in \(configuration.directory):")
         print("  \(configuration.tenants.count) town(s): " + configuration.tenants.map { "\($0.nisCode) \($0.name)" }.joined(separator: ", "))
@@ -85,7 +88,7 @@ extension Hub {
             print("  source \(source.id) (\(source.name)): \(source.dialect.format.rawValue), \(source.dialect.encoding.rawValue), \(source.schedule)")
         }
         if !missing.isEmpty {
-            throw CommandFailure("secrets are missing:\n" + missing.map { "  " + $0 }.joined(separator: "\n"))
+            throw CommandFailure("secrets or files are missing:\n" + missing.map { "  " + $0 }.joined(separator: "\n"))
         }
         print("OK")
     }

@@ -28,10 +28,11 @@ public final class Hub: Sendable {
         try directory.checkPermissions()
         ledger = try Ledger(path: directory.ledger)
         registry = TenantRegistry(directory: directory, tenants: configuration.tenants)
-        fetcher = CurlFetcher()
+        fetcher = CurlFetcher(logger: logger)
         self.logger = logger
         self.now = now
         self.retryBaseDelay = retryBaseDelay
+        try ledger.noteSources(configuration.sources.map(\.id), at: now())
     }
 
     /// Today in Brussels: the day feeds and the law count in.

@@ -52,18 +52,19 @@ extension Hub {
             try await finishUnfinishedBatchesHoldingLock()
             var reports: [SourceReport] = []
             for source in configuration.sources where sourceID == nil || source.id == sourceID {
-                reports.append(await fetchAndIngestHoldingLock(source))
+                reports += await fetchAndIngestHoldingLock(source)
             }
             return reports
         }
     }
 
-    /// Fetches one source (with retries for temporary failures) and ingests the file if it is new.
-    public func fetchAndIngest(_ source: SourceConfiguration) async -> SourceReport {
+    /// Fetches one source (with retries for temporary failures) and ingests what is new: one
+    /// report for a URL, one per file for a drop folder.
+    public func fetchAndIngest(_ source: SourceConfiguration) async -> [SourceReport] {
         do {
             return try await withIngestLock { await fetchAndIngestHoldingLock(source) }
         } catch {
-            return SourceReport(source: source.id, outcome: .failed(message: "\(error)"))
+            return [SourceReport(source: source.id, outcome: .failed(message: "\(error)"))]
         }
     }
 
@@ -72,63 +73,70 @@ extension Hub {
         try await withIngestLock { try await finishUnfinishedBatchesHoldingLock() }
     }
 
-    private func fetchAndIngestHoldingLock(_ source: SourceConfiguration) async -> SourceReport {
+    private func fetchAndIngestHoldingLock(_ source: SourceConfiguration) async -> [SourceReport] {
+        guard DropFolder.isPattern(source.url) else {
+            return [await fetchAndIngest(source, url: source.url, conditional: true)]
+        }
+        // A drop folder: every matching file that is not being written any more (untouched for
+        // a minute); the hash decides which ones are new, whatever their names.
+        do {
+            let files = try DropFolder(pattern: source.url).files(modifiedBefore: now().addingTimeInterval(-60))
+            var reports: [SourceReport] = []
+            for file in files {
+                reports.append(await fetchAndIngest(source, url: file.url, conditional: false))
+            }
+            return reports
+        } catch {
+            return [failure(source, url: source.url, started: now(), message: error.description, logger: logger)]
+        }
+    }
+
+    /// Fetches one URL of a source through libcurl and ingests the file if it is new.
+    private func fetchAndIngest(_ source: SourceConfiguration, url: String, conditional: Bool) async -> SourceReport {
         var logger = self.logger
         logger[metadataKey: "source"] = "\(source.id)"
         let started = now()
         let staging = "\(directory.staging)/\(source.id)-\(UUID().uuidString).part"
-        var request = FetchRequest(url: source.url, stagingPath: staging)
+        var request = FetchRequest(url: url, stagingPath: staging)
         do {
             try configure(&request, for: source)
         } catch {
             return failure(source, url: request.redactedURL, started: started, message: "\(error)", logger: logger)
         }
-        let validators = (try? ledger.lastValidators(source: source.id)) ?? (etag: nil, lastModified: nil)
-        request.etag = validators.etag
-        request.lastModified = validators.lastModified
-
-        var attempts = 0
-        var response: FetchResponse?
-        var lastError: FetchError?
-        while response == nil {
-            attempts += 1
-            do {
-                response = try await fetcher.fetch(request)
-            } catch {
-                lastError = error
-                logger.warning("fetch attempt \(attempts) failed: \(error)")
-                guard error.kind == .temporary, attempts <= source.fetch.retries, !Task.isCancelled else { break }
-                try? await Task.sleep(for: retryDelay(attempt: attempts))
-            }
+        if conditional {
+            let validators = (try? ledger.lastValidators(source: source.id)) ?? (etag: nil, lastModified: nil)
+            request.etag = validators.etag
+            request.lastModified = validators.lastModified
         }
+        let policy = RetryPolicy(maxRetries: source.fetch.retries, baseDelay: retryBaseDelay)
+        let outcome = await fetcher.fetch(request, retrying: policy)
         let elapsed = Int(now().timeIntervalSince(started) * 1000)
-        guard let response else {
-            let error = lastError!
+        for failure in outcome.failures { logger.warning("fetch attempt failed: \(failure)") }
+        let response: FetchResponse
+        switch outcome.result {
+        case .failure(let error):
             _ = try? ledger.record(FetchRecord(source: source.id, url: request.redactedURL, startedAt: started, durationMilliseconds: elapsed,
-                                           outcome: .failed, httpStatus: error.httpStatus, attempts: attempts, message: error.description))
-            logger.error("fetch failed after \(attempts) attempt(s): \(error)")
-            return SourceReport(source: source.id, outcome: .failed(message: error.description + (attempts > 1 ? " (after \(attempts) attempts)" : "")))
+                                               outcome: .failed, httpStatus: error.httpStatus, attempts: outcome.attempts, message: error.description))
+            logger.error("fetch failed after \(outcome.attempts) attempt(s): \(error)")
+            let tries = outcome.attempts > 1 ? " (after \(outcome.attempts) attempts)" : ""
+            return SourceReport(source: source.id, outcome: .failed(message: error.description + tries))
+        case .success(let fetched):
+            response = fetched
         }
         if response.notModified {
             _ = try? ledger.record(FetchRecord(source: source.id, url: request.redactedURL, startedAt: started, durationMilliseconds: elapsed,
-                                           outcome: .notModified, httpStatus: 304, etag: response.etag, lastModified: response.lastModified, attempts: attempts))
+                                               outcome: .notModified, httpStatus: 304, etag: response.etag, lastModified: response.lastModified,
+                                               attempts: outcome.attempts))
             return SourceReport(source: source.id, outcome: .notModified)
         }
         do {
             return try await ingest(stagedFile: staging, response: response, source: source, url: request.redactedURL,
-                                    started: started, elapsed: elapsed, attempts: attempts, logger: logger)
+                                    started: started, elapsed: elapsed, attempts: outcome.attempts, logger: logger)
         } catch {
             try? FileManager.default.removeItem(atPath: staging)
             logger.error("ingest failed: \(error)")
             return SourceReport(source: source.id, outcome: .failed(message: "\(error)"))
         }
-    }
-
-    /// Exponential backoff with jitter: 2 s, 4 s, 8 s … (times 0.5 to 1.5), at most 5 minutes.
-    func retryDelay(attempt: Int) -> Duration {
-        let base = retryBaseDelay * (1 << min(attempt - 1, 16))
-        let jittered = base * Double.random(in: 0.5...1.5)
-        return min(jittered, .seconds(300))
     }
 
     private func failure(_ source: SourceConfiguration, url: String, started: Date, message: String, logger: Logger) -> SourceReport {
@@ -137,7 +145,7 @@ extension Hub {
         return SourceReport(source: source.id, outcome: .failed(message: message))
     }
 
-    /// Fills credentials and limits into the request; a missing secret is an error naming it.
+    /// Fills credentials, TLS/SFTP checks and limits into the request; a missing secret is an error naming it.
     private func configure(_ request: inout FetchRequest, for source: SourceConfiguration) throws {
         let fetch = source.fetch
         request.connectTimeoutSeconds = fetch.connectTimeoutSeconds
@@ -148,6 +156,14 @@ extension Hub {
         request.username = source.credentials.username
         request.password = try source.credentials.password.map(Secrets.resolve)
         request.bearerToken = try source.credentials.bearerToken.map(Secrets.resolve)
+        request.sshPrivateKeyPath = source.credentials.privateKeyFile
+        request.privateKeyPassphrase = try source.credentials.privateKeyPassphrase.map(Secrets.resolve)
+        request.sshKnownHostsPath = source.sftp.knownHosts
+        request.sshHostKeySHA256 = source.sftp.hostKeySHA256
+        request.caBundlePath = source.tls.caBundle
+        request.pinnedPublicKeys = source.tls.pinnedPublicKeys
+        request.clientCertificatePath = source.tls.clientCertificate
+        request.clientKeyPath = source.tls.clientKey
     }
 
     /// Archives a complete download, skips a file the hub already has, and ingests a new one.

@@ -8,7 +8,7 @@ struct WaterHubCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "waterhub",
         abstract: "Fetches the water companies' weekly feeds, splits them per town, and serves each town its own slice.",
-        subcommands: [Serve.self, Fetch.self, Check.self, Verify.self, Backup.self, Restore.self, Purge.self, Erase.self, TokenCommand.self]
+        subcommands: [Serve.self, Fetch.self, Status.self, Check.self, Verify.self, Backup.self, Restore.self, Purge.self, Erase.self, TokenCommand.self]
     )
 }
 
@@ -130,6 +130,17 @@ struct Erase: AsyncParsableCommand {
     func run() async throws {
         let hub = options.openHub()
         await CommandRunner.run { try await hub.eraseCommand(tenant: tenant, household: household) }
+    }
+}
+
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Shows each source's last success, last error, next run and overdue state.")
+
+    @OptionGroup var options: HubOptions
+
+    func run() async throws {
+        let hub = options.openHub()
+        CommandRunner.run { try hub.statusCommand() }
     }
 }
 

@@ -171,12 +171,29 @@ public enum ConfigurationLoader {
         var credentials = Credentials()
         if let authNode = mapping.optional("auth") { readAuth(authNode, into: &credentials) }
         let archiveRetention = mapping.optional("archive_retention_days")?.integer(in: 1...36_500)
+        let scheme = url.map { $0.lowercased().prefix { $0 != ":" } } ?? ""
+        var tls = TLSSettings()
+        if let tlsNode = mapping.optional("tls") {
+            readTLS(tlsNode, into: &tls)
+            if scheme != "https" { tlsNode.issue("tls settings apply to https:// sources only") }
+        }
+        var sftp = SFTPSettings()
+        let sftpNode = mapping.optional("sftp")
+        if let sftpNode {
+            readSFTP(sftpNode, into: &sftp)
+            if scheme != "sftp" { sftpNode.issue("sftp settings apply to sftp:// sources only") }
+        }
+        if scheme == "sftp", sftp.knownHosts == nil, sftp.hostKeySHA256 == nil {
+            (sftpNode ?? mapping.optional("url") ?? node).issue("an sftp source needs sftp.known_hosts or sftp.host_key_sha256: the hub never connects to a server whose host key it cannot check")
+        }
         let dialect = mapping.required("dialect").flatMap(DialectReader.read)
         guard let name, let url, let dialect else { return nil }
         var source = SourceConfiguration(id: id, name: name, url: url, dialect: dialect, schedule: schedule, file: node.file)
         source.fetch = fetch
         source.credentials = credentials
         source.archiveRetentionDays = archiveRetention
+        source.tls = tls
+        source.sftp = sftp
         return source
     }
 
@@ -220,8 +237,40 @@ public enum ConfigurationLoader {
         credentials.username = mapping.optional("username")?.text
         credentials.password = secret(&mapping, "password")
         credentials.bearerToken = secret(&mapping, "bearer_token")
+        credentials.privateKeyFile = mapping.optional("private_key_file")?.text
+        credentials.privateKeyPassphrase = secret(&mapping, "private_key_passphrase")
         if credentials.password != nil && credentials.username == nil {
             mapping.owner.issue("a password needs a username")
+        }
+        mapping.reportUnknownKeys()
+    }
+
+    private static func readTLS(_ node: LocatedNode, into tls: inout TLSSettings) {
+        guard var mapping = LocatedMapping(node) else { return }
+        tls.caBundle = mapping.optional("ca_bundle")?.text
+        if let pinsNode = mapping.optional("pinned_public_keys"), let pins = pinsNode.texts {
+            for pin in pins where !(pin.hasPrefix("sha256//") && pin.count > 20) {
+                pinsNode.issue("a pinned key is sha256// followed by the key's base64 SHA-256, got \(pin.debugDescription)")
+            }
+            tls.pinnedPublicKeys = pins
+        }
+        tls.clientCertificate = mapping.optional("client_certificate")?.text
+        tls.clientKey = mapping.optional("client_key")?.text
+        if (tls.clientCertificate == nil) != (tls.clientKey == nil) {
+            node.issue("give both client_certificate and client_key, or neither")
+        }
+        mapping.reportUnknownKeys()
+    }
+
+    private static func readSFTP(_ node: LocatedNode, into sftp: inout SFTPSettings) {
+        guard var mapping = LocatedMapping(node) else { return }
+        sftp.knownHosts = mapping.optional("known_hosts")?.text
+        if let fingerprintNode = mapping.optional("host_key_sha256"), let fingerprint = fingerprintNode.text {
+            let body = fingerprint.hasPrefix("SHA256:") ? String(fingerprint.dropFirst(7)) : fingerprint
+            if body.count < 40 || !body.allSatisfy({ $0.isLetter || $0.isNumber || "+/=".contains($0) }) {
+                fingerprintNode.issue("expected a fingerprint like SHA256:AbC… as `ssh-keygen -l -E sha256 -f key.pub` prints it")
+            }
+            sftp.hostKeySHA256 = fingerprint
         }
         mapping.reportUnknownKeys()
     }

@@ -54,6 +54,21 @@ public struct SourceConfiguration: Sendable {
     public var credentials = Credentials()
     /// `archive_retention_days`: how long this source's raw files are kept (default: the hub's).
     public var archiveRetentionDays: Int?
+    /// `tls.*`: CA bundle, pinned public keys, client certificate (https only).
+    public var tls = TLSSettings()
+    /// `sftp.*`: how the server's host key is checked (sftp only; one of the two is required).
+    public var sftp = SFTPSettings()
+
+    /// Files the source needs at fetch time (besides secrets), with their keys, for `waterhub check`.
+    public var referencedFiles: [(key: String, path: String)] {
+        var files: [(String, String)] = []
+        if let path = tls.caBundle { files.append(("tls.ca_bundle", path)) }
+        if let path = tls.clientCertificate { files.append(("tls.client_certificate", path)) }
+        if let path = tls.clientKey { files.append(("tls.client_key", path)) }
+        if let path = sftp.knownHosts { files.append(("sftp.known_hosts", path)) }
+        if let path = credentials.privateKeyFile { files.append(("auth.private_key_file", path)) }
+        return files
+    }
     /// The file this source is defined in, for messages.
     public var file: String
 
@@ -139,6 +154,29 @@ public struct FetchSettings: Sendable, Hashable {
     public init() {}
 }
 
+/// TLS settings of an https source.
+public struct TLSSettings: Sendable, Hashable {
+    /// `tls.ca_bundle`: a CA bundle instead of the system store.
+    public var caBundle: String?
+    /// `tls.pinned_public_keys`: `sha256//BASE64` values; any one may match (several for rotation).
+    public var pinnedPublicKeys: [String] = []
+    /// `tls.client_certificate` and `tls.client_key`: PEM files for client authentication.
+    public var clientCertificate: String?
+    public var clientKey: String?
+
+    public init() {}
+}
+
+/// How an sftp source's host key is checked: the hub never talks to an unverified server.
+public struct SFTPSettings: Sendable, Hashable {
+    /// `sftp.known_hosts`: a known_hosts file that must hold the server's key.
+    public var knownHosts: String?
+    /// `sftp.host_key_sha256`: the server key's fingerprint, as `ssh-keygen -l -E sha256` prints it.
+    public var hostKeySHA256: String?
+
+    public init() {}
+}
+
 /// A secret named in the configuration: an environment variable or a file, never the value.
 public struct SecretReference: Sendable, Hashable, CustomStringConvertible {
     public enum Location: Sendable, Hashable {
@@ -163,6 +201,10 @@ public struct Credentials: Sendable, Hashable {
     public var username: String?
     public var password: SecretReference?
     public var bearerToken: SecretReference?
+    /// `auth.private_key_file`: the SFTP private key (a file, so a secret by reference already).
+    public var privateKeyFile: String?
+    /// `auth.private_key_passphrase_env` / `_file`.
+    public var privateKeyPassphrase: SecretReference?
 
     public init() {}
 
@@ -171,6 +213,8 @@ public struct Credentials: Sendable, Hashable {
         var result: [(String, SecretReference)] = []
         if let password { result.append(("auth.password", password)) }
         if let bearerToken { result.append(("auth.bearer_token", bearerToken)) }
+        if let privateKeyFile { result.append(("auth.private_key_file", SecretReference(.file(privateKeyFile)))) }
+        if let privateKeyPassphrase { result.append(("auth.private_key_passphrase", privateKeyPassphrase)) }
         return result
     }
 }

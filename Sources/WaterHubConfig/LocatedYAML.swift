@@ -10,15 +10,18 @@ struct LocatedNode {
     let file: String
     let path: String
     let issues: IssueCollector
+    /// The line of the key this value belongs to, when it is a mapping's value: a complaint
+    /// about a nested section points at its key, not at its first child.
+    var keyLine: Int?
 
-    var line: Int? { node.mark?.line }
+    var line: Int? { keyLine ?? node.mark?.line }
 
     func issue(_ message: String) {
         issues.add(ConfigIssue(file: file, line: line, key: path, message))
     }
 
-    func child(_ node: Node, key: String) -> LocatedNode {
-        LocatedNode(node: node, file: file, path: path.isEmpty ? key : "\(path).\(key)", issues: issues)
+    func child(_ node: Node, key: String, keyLine: Int? = nil) -> LocatedNode {
+        LocatedNode(node: node, file: file, path: path.isEmpty ? key : "\(path).\(key)", issues: issues, keyLine: keyLine)
     }
 
     /// The pairs of a mapping, or nil (with an issue) when this is not a mapping.
@@ -29,7 +32,7 @@ struct LocatedNode {
         }
         return mapping.map { pair in
             let key = pair.key.scalar?.string ?? "?"
-            return (key, child(pair.value, key: key))
+            return (key, child(pair.value, key: key, keyLine: pair.key.mark?.line))
         }
     }
 

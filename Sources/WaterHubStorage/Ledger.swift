@@ -125,6 +125,15 @@ public final class Ledger: Sendable {
                 ) STRICT;
                 """)
         }
+        migrator.registerMigration("v3: source state") { db in
+            try db.execute(sql: """
+                CREATE TABLE source_state (
+                    source TEXT PRIMARY KEY,
+                    first_seen_at TEXT NOT NULL,
+                    overdue_since TEXT
+                ) STRICT;
+                """)
+        }
         return migrator
     }()
 }
@@ -246,6 +255,77 @@ extension Ledger {
         try pool.read { db in
             let lines = try String.fetchAll(db, sql: "PRAGMA integrity_check")
             return lines == ["ok"] ? [] : lines
+        }
+    }
+}
+
+/// What the ledger knows about one source's deliveries, for status and overdue alarms.
+public struct SourceRecord: Sendable, Hashable {
+    public var source: String
+    /// When the hub first saw this source in its configuration.
+    public var firstSeen: Date
+    /// The last time a new file (not a duplicate) arrived.
+    public var lastNewFile: Date?
+    /// The last attempt, whatever its outcome.
+    public var lastAttempt: Date?
+    /// The last fetch that worked (new, duplicate or not modified).
+    public var lastSuccess: Date?
+    /// The last failure and its message.
+    public var lastError: (at: Date, message: String)?
+    /// Since when the source is overdue (set once, when the alarm was raised).
+    public var overdueSince: Date?
+
+    public static func == (lhs: SourceRecord, rhs: SourceRecord) -> Bool {
+        lhs.source == rhs.source && lhs.lastNewFile == rhs.lastNewFile && lhs.lastAttempt == rhs.lastAttempt && lhs.overdueSince == rhs.overdueSince
+    }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(source) }
+}
+
+extension Ledger {
+    /// Notes the configured sources (their first-seen time starts the overdue clock).
+    public func noteSources(_ sources: [String], at date: Date = Date()) throws {
+        try pool.write { db in
+            for source in sources {
+                try db.execute(sql: "INSERT OR IGNORE INTO source_state (source, first_seen_at) VALUES (?, ?)",
+                               arguments: [source, StorageConfiguration.timestamp(date)])
+            }
+        }
+    }
+
+    /// The delivery record of one source.
+    public func sourceRecord(_ source: String) throws -> SourceRecord {
+        try pool.read { db in
+            func date(_ sql: String) throws -> Date? {
+                try String.fetchOne(db, sql: sql, arguments: [source]).flatMap(StorageConfiguration.date(fromTimestamp:))
+            }
+            let state = try Row.fetchOne(db, sql: "SELECT first_seen_at, overdue_since FROM source_state WHERE source = ?", arguments: [source])
+            let error = try Row.fetchOne(db, sql: "SELECT started_at, message FROM fetch WHERE source = ? AND outcome = 'failed' ORDER BY id DESC LIMIT 1",
+                                         arguments: [source])
+            return SourceRecord(
+                source: source,
+                firstSeen: (state?[0] as String?).flatMap(StorageConfiguration.date(fromTimestamp:)) ?? Date(),
+                lastNewFile: try date("SELECT MAX(received_at) FROM delivery WHERE source = ?"),
+                lastAttempt: try date("SELECT MAX(started_at) FROM fetch WHERE source = ?"),
+                lastSuccess: try date("SELECT MAX(started_at) FROM fetch WHERE source = ? AND outcome != 'failed'"),
+                lastError: error.flatMap { row in
+                    (row[0] as String?).flatMap(StorageConfiguration.date(fromTimestamp:)).map { ($0, (row[1] as String?) ?? "") }
+                },
+                overdueSince: (state?[1] as String?).flatMap(StorageConfiguration.date(fromTimestamp:)))
+        }
+    }
+
+    /// Marks a source overdue from `date`, or clears the mark (nil). Returns whether it changed.
+    @discardableResult
+    public func setOverdue(_ source: String, since date: Date?) throws -> Bool {
+        try pool.write { db in
+            if let date {
+                try db.execute(sql: "UPDATE source_state SET overdue_since = ? WHERE source = ? AND overdue_since IS NULL",
+                               arguments: [StorageConfiguration.timestamp(date), source])
+            } else {
+                try db.execute(sql: "UPDATE source_state SET overdue_since = NULL WHERE source = ? AND overdue_since IS NOT NULL", arguments: [source])
+            }
+            return db.changesCount > 0
         }
     }
 }

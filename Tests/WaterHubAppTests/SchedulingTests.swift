@@ -1,0 +1,198 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import Logging
+import Synchronization
+import Testing
+import WaterHubApp
+import WaterHubConfig
+import WaterHubCore
+import WaterHubStorage
+import WaterHubTestSupport
+
+/// A clock the test moves by hand (no sleeping in tests).
+final class TestClock: Sendable {
+    private let current = Mutex(Date(timeIntervalSince1970: 1_795_000_000)) // Tue 2026-11-17
+    var now: Date { current.withLock { $0 } }
+    func advance(days: Double) { current.withLock { $0 = $0.addingTimeInterval(days * 86_400) } }
+}
+
+@Suite struct SchedulingTests {
+    @Test func aSourceWithoutANewFileForItsPeriodPlusGraceIsOverdueOnce() async throws {
+        let directory = TemporaryDirectory("overdue")
+        let clock = TestClock()
+        let server = FeedServer()
+        var first = CanonicalFeed()
+        first.add("E1")
+        server.publish("feed.csv", first.bytes)
+        try await server.run { base in
+            var source = canonicalSource(url: "\(base)/feed.csv")
+            source.fetch.expectedEveryDays = 7
+            source.fetch.graceDays = 2
+            let hub = try makeHub(sources: [source], directory: directory, now: { clock.now })
+            _ = try await hub.fetchAll()
+            let app = buildApplication(hub: hub)
+
+            clock.advance(days: 8.9)
+            #expect(hub.overdueSources().isEmpty)
+            // The same file again is not a *new* file: the clock keeps running.
+            _ = try await hub.fetchAll()
+            clock.advance(days: 0.2)
+            #expect(hub.overdueSources() == ["testwater"])
+            #expect(hub.raiseOverdueAlarms() == ["testwater"])
+            #expect(hub.raiseOverdueAlarms().isEmpty)
+            try await app.test(.router) { client in
+                let (status, health) = try await client.get("/healthz", token: nil)
+                #expect(status == .ok)
+                #expect(health["status"] as? String == "degraded")
+                #expect(health["overdue_sources"] as? [String] == ["testwater"])
+            }
+
+            // A new file ends the alarm.
+            var next = CanonicalFeed()
+            next.add("E1")
+            next.add("E2")
+            server.publish("feed.csv", next.bytes)
+            _ = try await hub.fetchAll()
+            #expect(hub.overdueSources().isEmpty)
+            #expect(hub.raiseOverdueAlarms().isEmpty)
+            #expect(try hub.ledger.sourceRecord("testwater").overdueSince == nil)
+            try await app.test(.router) { client in
+                let (_, health) = try await client.get("/healthz", token: nil)
+                #expect(health["status"] as? String == "ok")
+            }
+        }
+    }
+
+    @Test func temporaryFailuresAreRetriedAndPermanentOnesAreNot() async throws {
+        let directory = TemporaryDirectory("retries")
+        let server = FeedServer()
+        var feed = CanonicalFeed()
+        feed.add("E1")
+        server.publish("flaky.csv", feed.bytes)
+        server.publish("locked.csv", feed.bytes)
+        server.fail("flaky.csv", times: 2, status: 503)
+        server.fail("locked.csv", times: 5, status: 401)
+        try await server.run { base in
+            var flaky = canonicalSource(id: "flaky", url: "\(base)/flaky.csv")
+            flaky.fetch.retries = 3
+            var locked = canonicalSource(id: "locked", url: "\(base)/locked.csv")
+            locked.fetch.retries = 3
+            let hub = try makeHub(sources: [flaky, locked], directory: directory)
+            let reports = try await hub.fetchAll()
+            guard case .ingested = reports[0].outcome else { Issue.record("\(reports[0].summary)"); return }
+            guard case .failed(let message) = reports[1].outcome else { Issue.record("\(reports[1].summary)"); return }
+            #expect(message.contains("401"))
+            #expect(server.log == ["flaky.csv 503", "flaky.csv 503", "flaky.csv 200", "locked.csv 401"])
+            #expect(try hub.ledger.sourceRecord("locked").lastError?.message.contains("401") == true)
+        }
+    }
+
+    @Test func aDropFolderIngestsEachNewFileOnceWhateverItsName() async throws {
+        let directory = TemporaryDirectory("drop")
+        var week46 = CanonicalFeed(), week47 = CanonicalFeed()
+        week46.add("A1")
+        week47.add("B1")
+        let old = Date().addingTimeInterval(-3600)
+        for (name, feed) in [("week46.csv", week46), ("week47.csv", week47), ("week46-copy.csv", week46), ("notes.txt", week47)] {
+            let path = directory.write("drop/\(name)", Data(feed.bytes))
+            try FileManager.default.setAttributes([.modificationDate: old], ofItemAtPath: path)
+        }
+        directory.write("drop/week48.csv", Data(week47.bytes)) // still being written: too recent
+        let hub = try makeHub(sources: [canonicalSource(url: "file://\(directory.path)/drop/week*.csv")], directory: directory)
+        let reports = try await hub.fetchAll()
+        let outcomes = reports.map { report -> String in
+            switch report.outcome {
+            case .ingested: "new"
+            case .duplicate: "duplicate"
+            default: report.summary
+            }
+        }
+        #expect(outcomes == ["new", "duplicate", "new"])
+        let again = try await hub.fetchAll()
+        #expect(again.allSatisfy { if case .duplicate = $0.outcome { true } else { false } })
+    }
+
+    @Test(arguments: [
+        ("2026-10-24T12:00:00Z", "2026-10-26T05:00:00Z"),  // Monday 06:00 CET, after summer time ended
+        ("2026-03-28T12:00:00Z", "2026-03-30T04:00:00Z"),  // Monday 06:00 CEST, after summer time began
+        ("2026-11-23T04:59:00Z", "2026-11-23T05:00:00Z"),
+        ("2026-11-23T05:00:00Z", "2026-11-30T05:00:00Z"),
+    ])
+    func weeklySchedulesFollowBrusselsTime(after: String, expected: String) throws {
+        let parse = ISO8601DateFormatter()
+        let next = FeedScheduler.nextRun(of: .weekly(weekday: 1, hour: 6, minute: 0), after: try #require(parse.date(from: after)))
+        #expect(next == parse.date(from: expected))
+        #expect(FeedScheduler.previousRun(of: .weekly(weekday: 1, hour: 6, minute: 0), atOrBefore: next) == next)
+    }
+
+    @Test func sftpWithoutAHostKeyCheckIsAConfigurationError() throws {
+        let directory = TemporaryDirectory("sftp-config")
+        try FileManager.default.copyItem(atPath: Repository.config, toPath: "\(directory.path)/Config")
+        directory.write("Config/sources/remote.yaml", """
+            name: Remote Water
+            url: sftp://feeds.example.org/out/week.csv
+            auth:
+              username: hub
+              private_key_file: /etc/waterhub/id_ed25519
+            tls:
+              ca_bundle: /etc/ssl/ca.pem
+            dialect:
+              columns: {source_event_id: id, type: t, event_date: d, customer_number: c, postal_code: p}
+
+            """)
+        do {
+            _ = try ConfigurationLoader.load(directory: "\(directory.path)/Config")
+            Issue.record("must be refused")
+        } catch {
+            #expect(error.issues.contains { $0.message.contains("sftp.known_hosts or sftp.host_key_sha256") && $0.file.hasSuffix("remote.yaml") })
+            #expect(error.issues.contains { $0.key == "tls" && $0.line == 6 }, "\(error.issues)")
+        }
+    }
+
+    /// SIGTERM during a transfer stops `waterhub serve` promptly and leaves no staging file.
+    @Test(.timeLimit(.minutes(1)))
+    func serveStopsCleanlyOnSIGTERMInTheMiddleOfATransfer() async throws {
+        let executable = try waterhubExecutable()
+        let directory = TemporaryDirectory("sigterm")
+        let server = FeedServer()
+        server.stall("slow.csv")
+        try await server.run { base in
+            try FileManager.default.copyItem(atPath: "\(Repository.config)/reference", toPath: "\(directory.path)/Config/reference")
+            directory.write("Config/hub.yaml", "tenants:\n  - nis: \"11002\"\n")
+            directory.write("Config/sources/slow.yaml", """
+                name: Slow Water
+                url: \(base)/slow.csv
+                fetch: {low_speed_time: 120, timeout: 600}
+                dialect:
+                  columns: {\(EventField.allCases.map { "\($0.rawValue): \($0.rawValue)" }.joined(separator: ", "))}
+
+                """)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = ["serve", "--config", "\(directory.path)/Config", "--data-dir", "\(directory.path)/data",
+                                 "--port", "0", "--log-level", "critical"]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let staging = "\(directory.path)/data/Archive/staging"
+            func partFiles() -> [String] { ((try? FileManager.default.contentsOfDirectory(atPath: staging)) ?? []).filter { $0.hasSuffix(".part") } }
+            var waited = 0
+            while partFiles().isEmpty && waited < 200 {
+                try await Task.sleep(for: .milliseconds(50))
+                waited += 1
+            }
+            #expect(!partFiles().isEmpty, "the transfer never started")
+            let signalled = Date()
+            kill(process.processIdentifier, SIGTERM)
+            while process.isRunning && Date().timeIntervalSince(signalled) < 15 {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(!process.isRunning, "serve did not stop within 15 s of SIGTERM")
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            process.waitUntilExit()
+            #expect(partFiles().isEmpty)
+            server.unstall("slow.csv")
+        }
+    }
+}
