@@ -197,7 +197,7 @@ extension Hub {
         return try await routeAndApply(batchID: batchID, delivery: delivery, source: source)
     }
 
-    private func routeAndApply(batchID: Int64, delivery: Delivery, source: SourceConfiguration) async throws -> SourceReport {
+    func routeAndApply(batchID: Int64, delivery: Delivery, source: SourceConfiguration) async throws -> SourceReport {
         var logger = self.logger
         logger[metadataKey: "source"] = "\(source.id)"
         logger[metadataKey: "batch"] = "\(batchID)"
@@ -207,7 +207,7 @@ extension Hub {
             try? FileManager.default.removeItem(atPath: directory.spool(batch: batchID))
             logger.error("batch held: \(message)")
             return SourceReport(source: source.id, outcome: .held(batchID: batchID, message: message))
-        case .routed(let counts, let perTenant):
+        case .routed(let counts, let perTenant, _):
             let quarantine = try SpoolReader(path: "\(directory.spool(batch: batchID))/quarantine.spool")
             try ledger.completeRouting(batchID: batchID, counts: counts, eventsPerTenant: perTenant, quarantine: quarantine, at: now())
             try await apply(batchID: batchID, sha256: delivery.sha256)
@@ -242,14 +242,18 @@ extension Hub {
         }
     }
 
-    private enum RoutingResult {
-        case routed(BatchCounts, [String: Int])
+    enum RoutingResult {
+        /// The counts, the events per town, and (for a release only) the lines that were read.
+        case routed(BatchCounts, [String: Int], reached: Set<Int>)
         case held(String)
     }
 
     /// Streams the archived file through the dialect and the router into one spool per town and
     /// one for quarantine. Nothing is written to any town here.
-    private func route(batchID: Int64, delivery: Delivery, source: SourceConfiguration) throws -> RoutingResult {
+    ///
+    /// With `onlyLines`, only those rows are sorted (a release of held rows), and the share of
+    /// bad rows does not hold the batch.
+    func route(batchID: Int64, delivery: Delivery, source: SourceConfiguration, onlyLines: Set<Int>? = nil) throws -> RoutingResult {
         let spoolFolder = directory.spool(batch: batchID)
         try? FileManager.default.removeItem(atPath: spoolFolder)
         try FileManager.default.createDirectory(atPath: spoolFolder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -258,13 +262,15 @@ extension Hub {
         var writers: [String: SpoolWriter] = [:]
         var counts = BatchCounts()
         var reasons: [RowProblem.Code: Int] = [:]
+        var reached = Set<Int>()
         let file = try FileByteSource(path: delivery.archivePath)
         defer { file.close() }
         do {
             var triage = try FeedTriage(source: file, sourceID: source.id, dialect: source.dialect, router: router,
-                                        rules: configuration.rules, today: today)
+                                        rules: configuration.rules, today: today, onlyLines: onlyLines)
             while let decision = try triage.next() {
                 counts.rowsIn += 1
+                if onlyLines != nil { reached.insert(decision.line) }
                 switch decision {
                 case .routed(let nisCode, let event, let line):
                     let writer = try writers[nisCode] ?? SpoolWriter(path: "\(spoolFolder)/\(nisCode).spool")
@@ -285,17 +291,17 @@ extension Hub {
         try quarantine.close()
         for writer in writers.values { try writer.close() }
         let share = counts.rowsIn == 0 ? 0 : Double(counts.quarantined) / Double(counts.rowsIn)
-        if share > configuration.maximumQuarantinedShare {
+        if onlyLines == nil, share > configuration.maximumQuarantinedShare {
             let top = reasons.sorted { $0.value > $1.value || ($0.value == $1.value && $0.key.rawValue < $1.key.rawValue) }
                 .prefix(3).map { "\($0.key.rawValue) (\($0.value))" }.joined(separator: ", ")
             let percent = Int((share * 100).rounded())
             return .held("the whole file is held: \(counts.quarantined) of \(counts.rowsIn) rows (\(percent) %) are bad, more than the \(Int(configuration.maximumQuarantinedShare * 100)) % allowed; top reasons: \(top)")
         }
-        return .routed(counts, writers.mapValues(\.count))
+        return .routed(counts, writers.mapValues(\.count), reached: reached)
     }
 
     /// Applies a routed batch to each town that does not have it yet, one transaction per town.
-    private func apply(batchID: Int64, sha256: String) async throws {
+    func apply(batchID: Int64, sha256: String) async throws {
         let spoolFolder = directory.spool(batch: batchID)
         for (nisCode, expected) in try ledger.pendingTenants(batchID: batchID).sorted(by: { $0.key < $1.key }) {
             guard let database = try await registry.database(nisCode) else {

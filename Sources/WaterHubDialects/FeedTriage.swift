@@ -6,6 +6,13 @@ public enum RowDecision: Sendable {
     case routed(tenant: String, event: Event, line: Int)
     case outsideRegion(municipality: String, line: Int)
     case quarantined(problem: RowProblem, line: Int, raw: [UInt8])
+
+    /// The line the row starts on.
+    public var line: Int {
+        switch self {
+        case .routed(_, _, let line), .outsideRegion(_, let line), .quarantined(_, let line, _): line
+        }
+    }
 }
 
 /// Reads a feed in its dialect and sorts every row: decoded, validated and routed to a town,

@@ -134,6 +134,12 @@ public final class Ledger: Sendable {
                 ) STRICT;
                 """)
         }
+        migrator.registerMigration("v4: releases of held rows") { db in
+            try db.execute(sql: """
+                ALTER TABLE batch ADD COLUMN release_of INTEGER REFERENCES batch(id);
+                ALTER TABLE quarantine ADD COLUMN released_batch INTEGER REFERENCES batch(id);
+                """)
+        }
         return migrator
     }()
 }
