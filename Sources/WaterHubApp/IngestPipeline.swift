@@ -308,14 +308,45 @@ extension Hub {
                 logger.error("batch \(batchID) has events for \(nisCode), which is no longer a tenant; left pending")
                 continue
             }
-            let events = try SpoolReader(path: "\(spoolFolder)/\(nisCode).spool").lazy.compactMap(SpooledEvent.init(spoolFields:))
-            let result = try database.apply(batchID: batchID, fileSHA256: sha256, events: events, expectedCount: expected, recordedAt: now())
+            let spool = "\(spoolFolder)/\(nisCode).spool"
+            func applySpool() throws -> TenantDatabase.ApplyResult {
+                let events = try SpoolReader(path: spool).lazy.compactMap(SpooledEvent.init(spoolFields:))
+                return try database.apply(batchID: batchID, fileSHA256: sha256, events: events, expectedCount: expected, recordedAt: now())
+            }
+            let result: TenantDatabase.ApplyResult
+            do {
+                result = try applySpool()
+            } catch let error as StorageError where error.code == .damagedFile || error.code == .inconsistent {
+                // Spools are not forced to disk: one lost or cut short by a power failure is
+                // written again from the archived file, if that gives exactly what was routed.
+                logger.warning("the spool of batch \(batchID) for \(nisCode) is missing or damaged; regenerating it from the raw file")
+                try regenerateSpools(batchID: batchID)
+                result = try applySpool()
+            }
             try ledger.markApplied(batchID: batchID, tenant: nisCode, at: now())
             logger.debug("applied", metadata: ["tenant": "\(nisCode)", "stored": "\(result.stored)", "unchanged": "\(result.unchanged)",
                                                "already": "\(result.alreadyApplied)"])
         }
         if try ledger.pendingTenants(batchID: batchID).isEmpty {
             try? FileManager.default.removeItem(atPath: spoolFolder)
+        }
+    }
+
+    /// Routes a batch's archived file again into fresh spools, and checks that every town gets
+    /// exactly the events the ledger recorded when it was first routed.
+    private func regenerateSpools(batchID: Int64) throws {
+        guard let batch = try ledger.batch(batchID), batch.status == .routed, let counts = batch.counts,
+              let delivery = try ledger.delivery(id: batch.deliveryID),
+              let source = configuration.sources.first(where: { $0.id == batch.source }) else {
+            throw StorageError(.damagedFile, "the spool of batch \(batchID) is lost and the batch cannot be routed again (source or raw file missing)")
+        }
+        if try ledger.isRelease(batchID: batchID) {
+            throw StorageError(.damagedFile, "the spool of release batch \(batchID) is lost; release the original batch's rows again")
+        }
+        let recorded = try ledger.routedTenants(batchID: batchID)
+        guard case .routed(let again, let perTenant, _) = try route(batchID: batchID, delivery: delivery, source: source),
+              again == counts, perTenant == recorded else {
+            throw StorageError(.inconsistent, "batch \(batchID) routes differently now than when it was recorded (the configuration changed); restore the configuration of that time to finish it")
         }
     }
 }

@@ -40,10 +40,11 @@ struct CaseWriter {
             """)
     }
 
-    /// Folds a new event into its household's case.
-    mutating func add(_ event: Event, seq: Int64, household: Int64) throws {
+    /// Folds a new event into its household's case (a household created in this batch has no
+    /// stored case to look up).
+    mutating func add(_ event: Event, seq: Int64, household: Int64, isNew: Bool = false) throws {
         if rebuild.contains(household) { return }
-        if var existing = try pending[household] ?? stored(household) {
+        if var existing = try pending[household] ?? (isNew ? nil : stored(household)) {
             existing.fold(event, seq: seq)
             pending[household] = existing
         } else {

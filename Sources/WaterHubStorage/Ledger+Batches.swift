@@ -174,3 +174,13 @@ extension Ledger {
         }
     }
 }
+
+extension Ledger {
+    /// Every town a batch was routed to, with its event count (applied or not).
+    public func routedTenants(batchID: Int64) throws -> [String: Int] {
+        try pool.read { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT tenant, events FROM batch_tenant WHERE batch_id = ?", arguments: [batchID])
+            return Dictionary(uniqueKeysWithValues: rows.map { ($0[0] as String, $0[1] as Int) })
+        }
+    }
+}

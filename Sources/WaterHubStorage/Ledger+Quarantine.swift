@@ -90,6 +90,11 @@ extension Ledger {
         }
     }
 
+    /// Whether a batch is a release of held rows (rather than a whole file).
+    public func isRelease(batchID: Int64) throws -> Bool {
+        try pool.read { db in try Int64.fetchOne(db, sql: "SELECT release_of FROM batch WHERE id = ?", arguments: [batchID]) != nil }
+    }
+
     /// Whether the raw file of a delivery was purged after its retention.
     public func isPurged(deliveryID: Int64) throws -> Bool {
         try pool.read { db in try String.fetchOne(db, sql: "SELECT purged_at FROM delivery WHERE id = ?", arguments: [deliveryID]) != nil }

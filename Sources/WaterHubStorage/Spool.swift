@@ -46,10 +46,11 @@ public final class SpoolWriter {
         if buffer.count >= 1 << 16 { try flush() }
     }
 
-    /// Writes what is buffered, forces it to disk, and closes the file.
+    /// Writes what is buffered and closes the file. It is not forced to disk: a spool lost to a
+    /// power cut is regenerated from the archived raw file (see `Hub.apply`), which is cheaper
+    /// than one fsync per town per batch.
     public func close() throws {
         try flush()
-        try handle.synchronize()
         try handle.close()
     }
 

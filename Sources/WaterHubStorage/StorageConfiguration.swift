@@ -7,7 +7,7 @@ import WaterHubCore
 enum StorageConfiguration {
     /// WAL (readers never block the writer), foreign keys, and `synchronous = FULL`: a
     /// committed batch survives a power cut, which the exactly-once promise depends on.
-    static func databaseConfiguration(label: String) -> Configuration {
+    static func databaseConfiguration(label: String, cacheKiB: Int = 2048) -> Configuration {
         var configuration = Configuration()
         configuration.label = label
         configuration.foreignKeysEnabled = true
@@ -15,6 +15,7 @@ enum StorageConfiguration {
         configuration.maximumReaderCount = 4
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA cache_size = -\(cacheKiB)")
         }
         return configuration
     }
@@ -84,9 +85,19 @@ enum ContentHash {
 enum OpaqueKey {
     private static let alphabet = Array("abcdefghijkmnpqrstuvwxyz23456789")
 
-    /// `length` characters from a 32-letter alphabet without look-alikes (5 bits each).
+    /// `length` characters from a 32-letter alphabet without look-alikes (5 bits each), from
+    /// one read of the system's random source (not one system call per character).
     static func random(length: Int = 16) -> String {
         var generator = SystemRandomNumberGenerator()
-        return String((0..<length).map { _ in alphabet[Int(generator.next(upperBound: UInt32(alphabet.count)))] })
+        var bits = generator.next()
+        var extra = generator.next()
+        var characters: [Character] = []
+        characters.reserveCapacity(length)
+        for index in 0..<length {
+            if index == 12 { bits = extra; extra = 0 }
+            characters.append(alphabet[Int(bits & 31)])
+            bits >>= 5
+        }
+        return String(characters)
     }
 }

@@ -17,7 +17,8 @@ public final class TenantDatabase: Sendable {
         self.path = path
         self.caseCacheCapacity = caseCacheCapacity
         StorageConfiguration.createPrivately(path)
-        pool = try DatabasePool(path: path, configuration: StorageConfiguration.databaseConfiguration(label: "tenant-\(tenant.nisCode)"))
+        // A hub may hold hundreds of town files open: each connection keeps a small page cache.
+        pool = try DatabasePool(path: path, configuration: StorageConfiguration.databaseConfiguration(label: "tenant-\(tenant.nisCode)", cacheKiB: 512))
         try StorageConfiguration.migrate(pool, with: TenantDatabase.migrator, file: path)
     }
 
@@ -229,7 +230,7 @@ struct EventWriter {
         guard let key = event.householdKey else {
             throw StorageError(.inconsistent, "an event without a household reached storage (batch \(batchID), line \(spooled.line))")
         }
-        let householdID = try household(key)
+        let (householdID, isNewHousehold) = try household(key)
         try insert.execute(arguments: [
             event.source, event.sourceEventID, version, hash, householdID, event.type.rawValue, event.eventDate.iso,
             event.customerNumber, event.connectionID, event.name, event.street, event.houseNumber, event.box,
@@ -242,21 +243,21 @@ struct EventWriter {
             try cases.recompute(household: householdID)
             if previousHousehold != householdID { try cases.recompute(household: previousHousehold) }
         } else {
-            try cases.add(event, seq: db.lastInsertedRowID, household: householdID)
+            try cases.add(event, seq: db.lastInsertedRowID, household: householdID, isNew: isNewHousehold)
         }
         return true
     }
 
-    private mutating func household(_ key: HouseholdKey) throws -> Int64 {
-        if let id = households[key] { return id }
-        let id: Int64
+    /// The household's row id, and whether this write created it.
+    private mutating func household(_ key: HouseholdKey) throws -> (Int64, isNew: Bool) {
+        if let id = households[key] { return (id, false) }
         if let existing = try Int64.fetchOne(findHousehold, arguments: [key.source, key.kind.rawValue, key.identifier]) {
-            id = existing
-        } else {
-            try insertHousehold.execute(arguments: [OpaqueKey.random(), key.source, key.kind.rawValue, key.identifier])
-            id = db.lastInsertedRowID
+            households[key] = existing
+            return (existing, false)
         }
+        try insertHousehold.execute(arguments: [OpaqueKey.random(), key.source, key.kind.rawValue, key.identifier])
+        let id = db.lastInsertedRowID
         households[key] = id
-        return id
+        return (id, true)
     }
 }

@@ -1,0 +1,63 @@
+import Foundation
+import Testing
+@testable import WaterHubApp
+import WaterHubConfig
+import WaterHubCore
+import WaterHubDialects
+import WaterHubStorage
+import WaterHubTestSupport
+
+/// Spools are not forced to disk; one lost to a power cut is written again from the raw file.
+@Suite struct SpoolRecoveryTests {
+    /// Routes a 40-row feed into a batch and stops there, as a crash after routing would.
+    func routedButNotApplied(_ directory: TemporaryDirectory) async throws -> (Hub, Int64) {
+        var feed = CanonicalFeed()
+        for index in 0..<40 { feed.add("S\(index)", customer: "C\(index)", postalCode: index % 2 == 0 ? "2000" : "9000") }
+        let path = directory.write("feed.csv", Data(feed.bytes))
+        let hub = try makeHub(sources: [canonicalSource(url: "file://\(path)")], directory: directory)
+        let archived = "\(directory.path)/archived.csv"
+        try FileManager.default.copyItem(atPath: path, toPath: archived)
+        let (delivery, batch) = try hub.ledger.recordDelivery(source: "testwater", sha256: try DatabaseFiles.sha256(ofFile: archived),
+                                                              bytes: 1, archivePath: archived, fetchID: nil)
+        guard case .routed(let counts, let perTenant, _) = try hub.route(batchID: batch, delivery: delivery, source: hub.configuration.sources[0]) else {
+            throw CommandFailure("not routed")
+        }
+        let quarantine = try SpoolReader(path: "\(hub.directory.spool(batch: batch))/quarantine.spool")
+        try hub.ledger.completeRouting(batchID: batch, counts: counts, eventsPerTenant: perTenant, quarantine: quarantine)
+        return (hub, batch)
+    }
+
+    @Test func aLostSpoolIsRegeneratedFromTheRawFile() async throws {
+        let directory = TemporaryDirectory("spool-lost")
+        let (hub, batch) = try await routedButNotApplied(directory)
+        try FileManager.default.removeItem(atPath: "\(hub.directory.spool(batch: batch))/44021.spool")
+        try await hub.finishUnfinishedBatches()
+        #expect(try hub.ledger.batch(batch)?.status == .applied)
+        #expect(try await hub.registry.database("44021")!.eventCount() == 20)
+        #expect(try await hub.registry.database("11002")!.eventCount() == 20)
+        #expect(try await hub.verify().problems.isEmpty)
+    }
+
+    @Test func aSpoolCutShortIsRegeneratedAndNothingIsStoredTwice() async throws {
+        let directory = TemporaryDirectory("spool-cut")
+        let (hub, batch) = try await routedButNotApplied(directory)
+        let spool = "\(hub.directory.spool(batch: batch))/11002.spool"
+        let handle = try #require(FileHandle(forUpdatingAtPath: spool))
+        try handle.truncate(atOffset: 300)
+        try handle.close()
+        try await hub.finishUnfinishedBatches()
+        #expect(try await hub.registry.database("11002")!.eventCount() == 20)
+        #expect(try await hub.verify().problems.isEmpty)
+    }
+
+    @Test func aChangedConfigurationIsRefusedRatherThanGuessed() async throws {
+        let directory = TemporaryDirectory("spool-config")
+        let (first, batch) = try await routedButNotApplied(directory)
+        try FileManager.default.removeItem(atPath: "\(first.directory.spool(batch: batch))/44021.spool")
+        var source = first.configuration.sources[0]
+        source.dialect.constants[.postalCode] = "2000"          // now every row would go to Antwerpen
+        let changed = try makeHub(sources: [source], directory: directory)
+        await #expect(throws: StorageError.self) { try await changed.finishUnfinishedBatches() }
+        #expect(try await changed.registry.database("44021")!.eventCount() == 0)
+    }
+}
