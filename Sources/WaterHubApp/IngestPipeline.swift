@@ -310,8 +310,7 @@ extension Hub {
             }
             let spool = "\(spoolFolder)/\(nisCode).spool"
             func applySpool() throws -> TenantDatabase.ApplyResult {
-                let events = try SpoolReader(path: spool).lazy.compactMap(SpooledEvent.init(spoolFields:))
-                return try database.apply(batchID: batchID, fileSHA256: sha256, events: events, expectedCount: expected, recordedAt: now())
+                try database.apply(batchID: batchID, fileSHA256: sha256, spool: spool, expectedCount: expected, recordedAt: now())
             }
             let result: TenantDatabase.ApplyResult
             do {

@@ -84,17 +84,22 @@ public struct HouseholdCase: Sendable, Hashable {
 
     /// A case from its first event.
     public init(first event: Event, seq: Int64) {
-        state = CaseState(after: event.type)
-        stepDates = [event.type: event.eventDate]
-        openedOn = event.eventDate
-        lastEventOn = event.eventDate
-        amountDueCents = event.amountDueCents
-        protectedCustomer = event.protectedCustomer
+        self.init(type: event.type, date: event.eventDate, amountDueCents: event.amountDueCents, protected: event.protectedCustomer, seq: seq)
+    }
+
+    /// A case from its first event, given by the parts a case uses.
+    public init(type: EventType, date: CalendarDate, amountDueCents: Int64?, protected: ProtectedStatus, seq: Int64) {
+        state = CaseState(after: type)
+        stepDates = [type: date]
+        openedOn = date
+        lastEventOn = date
+        self.amountDueCents = amountDueCents
+        protectedCustomer = protected
         eventCount = 1
-        let order = EventOrder(date: event.eventDate, seq: seq)
+        let order = EventOrder(date: date, seq: seq)
         stateOrder = order
-        amountOrder = event.amountDueCents == nil ? nil : order
-        protectedOrder = event.protectedCustomer == .unknown ? nil : order
+        amountOrder = amountDueCents == nil ? nil : order
+        protectedOrder = protected == .unknown ? nil : order
     }
 
     /// The case built from all of a household's current events, in any order.
@@ -108,21 +113,26 @@ public struct HouseholdCase: Sendable, Hashable {
     /// Adds a later-arriving event. The state follows the event with the latest date (ties go to
     /// the one that arrived last), so a late-reported old step does not undo a newer one.
     public mutating func fold(_ event: Event, seq: Int64) {
+        fold(type: event.type, date: event.eventDate, amountDueCents: event.amountDueCents, protected: event.protectedCustomer, seq: seq)
+    }
+
+    /// Adds a later-arriving event, given by the parts a case uses.
+    public mutating func fold(type: EventType, date: CalendarDate, amountDueCents amount: Int64?, protected: ProtectedStatus, seq: Int64) {
         eventCount += 1
-        stepDates[event.type] = max(stepDates[event.type] ?? event.eventDate, event.eventDate)
-        openedOn = min(openedOn, event.eventDate)
-        let order = EventOrder(date: event.eventDate, seq: seq)
+        stepDates[type] = max(stepDates[type] ?? date, date)
+        openedOn = min(openedOn, date)
+        let order = EventOrder(date: date, seq: seq)
         if order >= stateOrder {
-            state = CaseState(after: event.type)
+            state = CaseState(after: type)
             stateOrder = order
-            lastEventOn = event.eventDate
+            lastEventOn = date
         }
-        if let amount = event.amountDueCents, amountOrder.map({ order >= $0 }) ?? true {
+        if let amount, amountOrder.map({ order >= $0 }) ?? true {
             amountDueCents = amount
             amountOrder = order
         }
-        if event.protectedCustomer != .unknown, protectedOrder.map({ order >= $0 }) ?? true {
-            protectedCustomer = event.protectedCustomer
+        if protected != .unknown, protectedOrder.map({ order >= $0 }) ?? true {
+            protectedCustomer = protected
             protectedOrder = order
         }
     }

@@ -42,13 +42,14 @@ struct CaseWriter {
 
     /// Folds a new event into its household's case (a household created in this batch has no
     /// stored case to look up).
-    mutating func add(_ event: Event, seq: Int64, household: Int64, isNew: Bool = false) throws {
+    mutating func add(type: EventType, date: CalendarDate, amountDueCents: Int64?, protected: ProtectedStatus, seq: Int64,
+                      household: Int64, isNew: Bool) throws {
         if rebuild.contains(household) { return }
         if var existing = try pending[household] ?? (isNew ? nil : stored(household)) {
-            existing.fold(event, seq: seq)
+            existing.fold(type: type, date: date, amountDueCents: amountDueCents, protected: protected, seq: seq)
             pending[household] = existing
         } else {
-            pending[household] = HouseholdCase(first: event, seq: seq)
+            pending[household] = HouseholdCase(type: type, date: date, amountDueCents: amountDueCents, protected: protected, seq: seq)
         }
         if pending.count >= capacity { try flush() }
     }

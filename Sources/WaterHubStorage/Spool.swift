@@ -19,8 +19,11 @@ public final class SpoolWriter {
         }
         self.handle = handle
         self.path = path
-        buffer.reserveCapacity(1 << 17)
+        buffer.reserveCapacity(SpoolWriter.bufferSize + 4096)
     }
+
+    /// Bytes buffered before a write: small, because a batch has one writer per town.
+    static let bufferSize = 1 << 14
 
     /// Appends one record; a field longer than 65,534 bytes is cut there.
     public func append(_ fields: [[UInt8]?]) throws {
@@ -43,7 +46,7 @@ public final class SpoolWriter {
         buffer[start + 2] = UInt8((length >> 16) & 0xFF)
         buffer[start + 3] = UInt8(length >> 24)
         count += 1
-        if buffer.count >= 1 << 16 { try flush() }
+        if buffer.count >= SpoolWriter.bufferSize { try flush() }
     }
 
     /// Writes what is buffered and closes the file. It is not forced to disk: a spool lost to a
@@ -76,24 +79,27 @@ public struct SpoolReader: Sequence, IteratorProtocol {
         self.handle = handle
     }
 
-    public mutating func next() -> [ArraySlice<UInt8>?]? {
+    /// Calls `body` with the next record's bytes (valid only inside `body`); nil at the end.
+    mutating func withNextRecordBytes<T>(_ body: (UnsafeBufferPointer<UInt8>) throws -> T) rethrows -> T? {
         guard ensure(4) else { return nil }
         let length = Int(buffer[offset]) | Int(buffer[offset + 1]) << 8 | Int(buffer[offset + 2]) << 16 | Int(buffer[offset + 3]) << 24
         guard ensure(4 + length) else { damaged = true; return nil }
-        offset += 4
-        let end = offset + length
-        var fields: [ArraySlice<UInt8>?] = []
-        fields.reserveCapacity(20)
-        while offset + 2 <= end {
-            let fieldLength = Int(buffer[offset]) | Int(buffer[offset + 1]) << 8
-            offset += 2
-            if fieldLength == 0xFFFF { fields.append(nil); continue }
-            guard offset + fieldLength <= end else { damaged = true; return nil }
-            fields.append(buffer[offset..<offset + fieldLength])
-            offset += fieldLength
+        let start = offset + 4
+        offset = start + length
+        return try buffer.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[start..<start + length])) }
+    }
+
+    /// The next record's fields, or nil at the end (or when the rest is damaged).
+    public mutating func next() -> [ArraySlice<UInt8>?]? {
+        var ranges: [Range<Int>?] = []
+        var copy: [UInt8] = []
+        let found = withNextRecordBytes { bytes -> Bool in
+            copy = Array(bytes)
+            return copy.withUnsafeBufferPointer { SpoolRecord.split($0, into: &ranges) }
         }
-        guard offset == end else { damaged = true; return nil }
-        return fields
+        guard let found else { return nil }
+        guard found else { damaged = true; return nil }
+        return ranges.map { $0.map { copy[$0] } }
     }
 
     private mutating func ensure(_ count: Int) -> Bool {
@@ -128,6 +134,18 @@ public struct SpooledEvent: Sendable, Hashable {
         fields.append(Array(String(line).utf8))
         fields.append(Array(event.source.utf8))
         return fields
+    }
+
+    /// The spool form as one record's bytes (length-prefixed fields, without the record length).
+    var recordBytes: [UInt8] {
+        var bytes: [UInt8] = []
+        for field in spoolFields {
+            guard let field else { bytes += [0xFF, 0xFF]; continue }
+            let length = min(field.count, 0xFFFE)
+            bytes += [UInt8(length & 0xFF), UInt8(length >> 8)]
+            bytes += field[0..<length]
+        }
+        return bytes
     }
 
     /// Reads the spool form back.

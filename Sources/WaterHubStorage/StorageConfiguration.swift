@@ -65,8 +65,25 @@ enum StorageConfiguration {
     }
 }
 
-/// The fingerprint of an event's content, to tell a repeat from a correction.
+/// The fingerprint of an event's content, to tell a repeat from a correction: SHA-256 of each
+/// field's canonical text (0x1F after each, 0x1E for an absent one), cut to 16 bytes.
 enum ContentHash {
+    static func of(_ record: SpoolRecord) -> Data {
+        var hasher = SHA256()
+        for field in EventField.allCases {
+            if let bytes = record.field(field) {
+                hasher.update(bufferPointer: UnsafeRawBufferPointer(bytes))
+                hasher.update(data: separator)
+            } else {
+                hasher.update(data: absent)
+            }
+        }
+        return Data(hasher.finalize().prefix(16))
+    }
+
+    private static let separator: [UInt8] = [0x1F]
+    private static let absent: [UInt8] = [0x1E]
+
     static func of(_ event: Event) -> Data {
         var hasher = SHA256()
         for field in EventField.allCases {

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import WaterHubCore
 
 /// One town's own SQLite file: its events (every version), its households, and the batches
@@ -122,22 +123,50 @@ public final class TenantDatabase: Sendable {
     /// spool), nothing is written.
     public func apply(batchID: Int64, fileSHA256: String, events: some Sequence<SpooledEvent>, expectedCount: Int? = nil,
                       recordedAt: Date = Date()) throws -> ApplyResult {
+        try apply(batchID: batchID, fileSHA256: fileSHA256, expectedCount: expectedCount, recordedAt: recordedAt) { writer in
+            var ranges: [Range<Int>?] = []
+            var count = 0
+            for spooled in events {
+                let bytes = spooled.recordBytes
+                try bytes.withUnsafeBufferPointer { buffer in
+                    guard SpoolRecord.split(buffer, into: &ranges) else { throw StorageError(.inconsistent, "an event could not be encoded") }
+                    try writer.write(SpoolRecord(bytes: buffer, ranges: ranges))
+                }
+                count += 1
+            }
+            return count
+        }
+    }
+
+    /// Applies a batch straight from its spool file (the ingest's path): the same transaction,
+    /// reading each event in place.
+    public func apply(batchID: Int64, fileSHA256: String, spool path: String, expectedCount: Int,
+                      recordedAt: Date = Date()) throws -> ApplyResult {
+        var reader = try SpoolReader(path: path)
+        return try apply(batchID: batchID, fileSHA256: fileSHA256, expectedCount: expectedCount, recordedAt: recordedAt) { writer in
+            var ranges: [Range<Int>?] = []
+            var count = 0
+            while try reader.withNextEvent(ranges: &ranges, { try writer.write($0) }) != nil { count += 1 }
+            if reader.damaged { throw StorageError(.damagedFile, "the spool \(path) is cut short") }
+            return count
+        }
+    }
+
+    private func apply(batchID: Int64, fileSHA256: String, expectedCount: Int?, recordedAt: Date,
+                       writeAll: (inout EventWriter) throws -> Int) throws -> ApplyResult {
         try pool.write { db in
-            if try Int.fetchOne(db, sql: "SELECT 1 FROM applied_batch WHERE batch_id = ?", arguments: [batchID]) != nil {
-                let row = try Row.fetchOne(db, sql: "SELECT events_in, events_stored, events_unchanged FROM applied_batch WHERE batch_id = ?", arguments: [batchID])!
+            if let row = try Row.fetchOne(db, sql: "SELECT events_in, events_stored, events_unchanged FROM applied_batch WHERE batch_id = ?",
+                                          arguments: [batchID]) {
                 return ApplyResult(alreadyApplied: true, eventsIn: row[0], stored: row[1], unchanged: row[2])
             }
             let stamp = StorageConfiguration.timestamp(recordedAt)
             var writer = try EventWriter(db: db, batchID: batchID, fileSHA256: fileSHA256, recordedAt: stamp, caseCacheCapacity: caseCacheCapacity)
-            var result = ApplyResult(alreadyApplied: false, eventsIn: 0, stored: 0, unchanged: 0)
-            for spooled in events {
-                result.eventsIn += 1
-                if try writer.write(spooled) { result.stored += 1 } else { result.unchanged += 1 }
-            }
+            let count = try writeAll(&writer)
             try writer.finish()
-            if let expectedCount, expectedCount != result.eventsIn {
-                throw StorageError(.inconsistent, "batch \(batchID) for \(tenant.nisCode) should hold \(expectedCount) events but its spool gave \(result.eventsIn); nothing was written")
+            if let expectedCount, expectedCount != count {
+                throw StorageError(.inconsistent, "batch \(batchID) for \(tenant.nisCode) should hold \(expectedCount) events but its spool gave \(count); nothing was written")
             }
+            let result = ApplyResult(alreadyApplied: false, eventsIn: count, stored: writer.stored, unchanged: count - writer.stored)
             try db.execute(sql: "INSERT INTO applied_batch (batch_id, events_in, events_stored, events_unchanged, applied_at) VALUES (?, ?, ?, ?, ?)",
                            arguments: [batchID, result.eventsIn, result.stored, result.unchanged, stamp])
             return result
@@ -176,37 +205,51 @@ public final class TenantDatabase: Sendable {
     }
 }
 
-/// Writes events inside one batch transaction with cached statements: a new event, a new
-/// version of a corrected event, or nothing for a repeat.
+/// Writes events inside one batch transaction: a new event, a new version of a corrected
+/// event, or nothing for a repeat. The hot path binds the spool's bytes straight into a
+/// prepared INSERT (no strings, no argument arrays): a new event costs one statement.
 struct EventWriter {
     let db: Database
     let batchID: Int64
-    let fileSHA256: String
-    let recordedAt: String
+    /// New events and new versions written so far.
+    private(set) var stored = 0
     private var households: [HouseholdKey: Int64] = [:]
     private var cases: CaseWriter
+    private let insertNew: Statement
+    private let insertVersion: Statement
     private let findLatest: Statement
     private let supersede: Statement
-    private let insert: Statement
     private let findHousehold: Statement
     private let insertHousehold: Statement
+
+    /// The event columns bound from the spool, in spool (EventField) order.
+    static let fieldColumns = ["source_event_id", "type", "event_date", "customer_number", "connection_id", "name", "street",
+                               "house_number", "box", "postal_code", "municipality", "nis_code", "phone", "email",
+                               "amount_due_cents", "protected_customer", "note"]
 
     init(db: Database, batchID: Int64, fileSHA256: String, recordedAt: String, caseCacheCapacity: Int) throws {
         self.db = db
         self.batchID = batchID
-        self.fileSHA256 = fileSHA256
-        self.recordedAt = recordedAt
+        let columns = ["source", "version", "is_current", "content_hash", "household_id", "batch_id", "file_sha256", "line", "recorded_at"]
+            + EventWriter.fieldColumns
+        let values = columns.map { _ in "?" }.joined(separator: ", ")
+        insertNew = try db.cachedStatement(sql: """
+            INSERT INTO event (\(columns.joined(separator: ", "))) VALUES (\(values))
+            ON CONFLICT (source, source_event_id, version) DO NOTHING
+            """)
+        insertVersion = try db.cachedStatement(sql: "INSERT INTO event (\(columns.joined(separator: ", "))) VALUES (\(values))")
         findLatest = try db.cachedStatement(sql: "SELECT seq, version, content_hash, household_id FROM event WHERE source = ? AND source_event_id = ? ORDER BY version DESC LIMIT 1")
         supersede = try db.cachedStatement(sql: "UPDATE event SET is_current = 0 WHERE seq = ?")
-        insert = try db.cachedStatement(sql: """
-            INSERT INTO event (source, source_event_id, version, is_current, content_hash, household_id, type, event_date,
-                customer_number, connection_id, name, street, house_number, box, postal_code, municipality, nis_code,
-                phone, email, amount_due_cents, protected_customer, note, batch_id, file_sha256, line, recorded_at)
-            VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
         findHousehold = try db.cachedStatement(sql: "SELECT id FROM household WHERE source = ? AND kind = ? AND identifier = ?")
         insertHousehold = try db.cachedStatement(sql: "INSERT INTO household (key, source, kind, identifier) VALUES (?, ?, ?, ?)")
         cases = try CaseWriter(db: db, capacity: caseCacheCapacity)
+        // The batch's constants are bound once; SQLite keeps bindings across resets.
+        for statement in [insertNew, insertVersion] {
+            let handle = statement.sqliteStatement
+            try SQLiteBinding.check(sqlite3_bind_int64(handle, 6, batchID), db)
+            try SQLiteBinding.text(handle, 7, fileSHA256, db)
+            try SQLiteBinding.text(handle, 9, recordedAt, db)
+        }
     }
 
     /// Writes the cases still held in memory.
@@ -214,38 +257,67 @@ struct EventWriter {
         try cases.flush()
     }
 
-    /// Writes the event unless its current version has the same content; returns whether it wrote.
-    mutating func write(_ spooled: SpooledEvent) throws -> Bool {
-        let event = spooled.event
-        let hash = ContentHash.of(event)
-        var version = 1
-        var previousHousehold: Int64?
-        if let latest = try Row.fetchOne(findLatest, arguments: [event.source, event.sourceEventID]) {
-            let latestHash: Data = latest[2]
-            if latestHash == hash { return false }
-            version = (latest[1] as Int) + 1
-            previousHousehold = latest[3]
-            try supersede.execute(arguments: [latest[0] as Int64])
-        }
-        guard let key = event.householdKey else {
-            throw StorageError(.inconsistent, "an event without a household reached storage (batch \(batchID), line \(spooled.line))")
+    /// Writes one event unless its current version has the same content.
+    mutating func write(_ record: SpoolRecord) throws {
+        guard let key = record.householdKey else {
+            throw StorageError(.inconsistent, "an event without a household reached storage (batch \(batchID), line \(record.line))")
         }
         let (householdID, isNewHousehold) = try household(key)
-        try insert.execute(arguments: [
-            event.source, event.sourceEventID, version, hash, householdID, event.type.rawValue, event.eventDate.iso,
-            event.customerNumber, event.connectionID, event.name, event.street, event.houseNumber, event.box,
-            event.postalCode, event.municipality, event.nisCode, event.phone, event.email, event.amountDueCents,
-            event.protectedCustomer.rawValue, event.note, batchID, fileSHA256, spooled.line, recordedAt,
-        ])
-        if let previousHousehold {
-            // A correction can change any step, even move the event to another household:
-            // rebuild the case(s) it touches from their current events.
-            try cases.recompute(household: householdID)
-            if previousHousehold != householdID { try cases.recompute(household: previousHousehold) }
+        let hash = ContentHash.of(record)
+        let seq: Int64
+        if try insert(record, using: insertNew, version: 1, hash: hash, household: householdID) {
+            seq = db.lastInsertedRowID
         } else {
-            try cases.add(event, seq: db.lastInsertedRowID, household: householdID, isNew: isNewHousehold)
+            // The company sent this id before: the same content changes nothing; other content
+            // is a correction, a new version that may change any step (or the household).
+            let source = record.source, id = record.string(.sourceEventID) ?? ""
+            guard let latest = try Row.fetchOne(findLatest, arguments: [source, id]) else {
+                throw StorageError(.inconsistent, "event \(id) of \(source) conflicts but cannot be found")
+            }
+            if (latest[2] as Data) == hash { return }
+            try supersede.execute(arguments: [latest[0] as Int64])
+            _ = try insert(record, using: insertVersion, version: (latest[1] as Int) + 1, hash: hash, household: householdID)
+            stored += 1
+            try cases.recompute(household: householdID)
+            let previous: Int64 = latest[3]
+            if previous != householdID { try cases.recompute(household: previous) }
+            return
         }
-        return true
+        stored += 1
+        guard let type = record.type, let date = record.eventDate else {
+            throw StorageError(.inconsistent, "a spooled event has no valid type or date (batch \(batchID), line \(record.line))")
+        }
+        try cases.add(type: type, date: date, amountDueCents: record.amountDueCents, protected: record.protectedCustomer,
+                      seq: seq, household: householdID, isNew: isNewHousehold)
+    }
+
+    /// Binds the record and runs one INSERT; returns whether a row was written.
+    private func insert(_ record: SpoolRecord, using statement: Statement, version: Int, hash: Data, household: Int64) throws -> Bool {
+        let handle = statement.sqliteStatement
+        try SQLiteBinding.bytes(handle, 1, record.slice(EventField.allCases.count + 1), db)
+        try SQLiteBinding.check(sqlite3_bind_int64(handle, 2, Int64(version)), db)
+        try SQLiteBinding.check(sqlite3_bind_int64(handle, 3, 1), db)
+        try hash.withUnsafeBytes { raw in
+            try SQLiteBinding.check(sqlite3_bind_blob(handle, 4, raw.baseAddress, Int32(raw.count), SQLiteBinding.transient), db)
+        }
+        try SQLiteBinding.check(sqlite3_bind_int64(handle, 5, household), db)
+        try SQLiteBinding.check(sqlite3_bind_int64(handle, 8, Int64(record.line)), db)
+        for (offset, field) in EventField.allCases.enumerated() {
+            let index = Int32(10 + offset)
+            if field == .amountDue {
+                if let cents = record.amountDueCents {
+                    try SQLiteBinding.check(sqlite3_bind_int64(handle, index, cents), db)
+                } else {
+                    try SQLiteBinding.check(sqlite3_bind_null(handle, index), db)
+                }
+            } else {
+                try SQLiteBinding.bytes(handle, index, record.field(field), db)
+            }
+        }
+        let code = sqlite3_step(handle)
+        sqlite3_reset(handle)
+        guard code == SQLITE_DONE else { throw SQLiteBinding.error(code, db) }
+        return sqlite3_changes(db.sqliteConnection) > 0
     }
 
     /// The household's row id, and whether this write created it.
@@ -259,5 +331,34 @@ struct EventWriter {
         let id = db.lastInsertedRowID
         households[key] = id
         return (id, true)
+    }
+}
+
+/// Binding values straight into a prepared SQLite statement, for the ingest's hot loop.
+enum SQLiteBinding {
+    /// SQLite copies the bytes (SQLITE_TRANSIENT), so they need not outlive the call.
+    static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+    static func bytes(_ handle: SQLiteStatement, _ index: Int32, _ bytes: UnsafeBufferPointer<UInt8>?, _ db: Database) throws {
+        guard let bytes, let base = bytes.baseAddress else {
+            try check(sqlite3_bind_null(handle, index), db)
+            return
+        }
+        try check(base.withMemoryRebound(to: CChar.self, capacity: bytes.count) {
+            sqlite3_bind_text(handle, index, $0, Int32(bytes.count), transient)
+        }, db)
+    }
+
+    static func text(_ handle: SQLiteStatement, _ index: Int32, _ text: String, _ db: Database) throws {
+        var text = text
+        try text.withUTF8 { try bytes(handle, index, $0, db) }
+    }
+
+    static func check(_ code: Int32, _ db: Database) throws {
+        guard code == SQLITE_OK else { throw error(code, db) }
+    }
+
+    static func error(_ code: Int32, _ db: Database) -> DatabaseError {
+        DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
     }
 }
