@@ -275,7 +275,7 @@ extension Hub {
                 case .routed(let nisCode, let event, let line):
                     let writer = try writers[nisCode] ?? SpoolWriter(path: "\(spoolFolder)/\(nisCode).spool")
                     writers[nisCode] = writer
-                    try writer.append(SpooledEvent(event: event, line: line).spoolFields)
+                    try writer.append(event, line: line)
                     counts.routed += 1
                 case .outsideRegion:
                     counts.outsideRegion += 1

@@ -19,7 +19,9 @@ public struct CalendarDate: Sendable, Hashable, Comparable, Codable, CustomStrin
 
     /// Parses the ISO form `yyyy-MM-dd`.
     public init?(iso text: some StringProtocol) {
-        let utf8 = Array(text.utf8)
+        var utf8: [UInt8] = []
+        utf8.reserveCapacity(10)
+        for byte in text.utf8.prefix(11) { utf8.append(byte) }
         guard utf8.count == 10, utf8[4] == UInt8(ascii: "-"), utf8[7] == UInt8(ascii: "-"),
               let year = CalendarDate.digits(utf8[0..<4]),
               let month = CalendarDate.digits(utf8[5..<7]),

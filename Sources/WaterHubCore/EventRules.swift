@@ -36,8 +36,9 @@ public struct EventRules: Sendable, Hashable {
         if (event.nisCode ?? "").isEmpty && (event.postalCode ?? "").isEmpty {
             return RowProblem(.noLocation, field: .postalCode, "every row needs a NIS code or a postal code")
         }
-        for field in EventRules.requiredFields(for: event.type) where (event.value(of: field) ?? "").isEmpty {
-            return RowProblem(.missingField, field: field, "required for \(event.type.rawValue)")
+        for field in EventRules.requiredFields(for: event.type) {
+            let value = field == .name ? event.name : field == .street ? event.street : event.value(of: field)
+            if (value ?? "").isEmpty { return RowProblem(.missingField, field: field, "required for \(event.type.rawValue)") }
         }
         if event.eventDate < earliestDate {
             return RowProblem(.dateOutOfRange, field: .eventDate, "\(event.eventDate.iso) is before \(earliestDate.iso)")

@@ -91,6 +91,7 @@ public struct AmountFormat: Sendable, Hashable {
     /// Parses an amount to cents, exactly (no floating point). A leading `€` or trailing ` EUR`
     /// is allowed; more than two decimals, misplaced separators, or a negative amount are not.
     public func cents(from text: String) -> Result<Int64, RowProblem> {
+        if let cents = plainCents(text) { return .success(cents) }
         var body = Substring(text.trimmingWhitespace())
         func invalid(_ why: String) -> Result<Int64, RowProblem> {
             .failure(RowProblem(.invalidAmount, field: .amountDue, "\(why), got \(text.debugDescription)"))
@@ -129,6 +130,38 @@ public struct AmountFormat: Sendable, Hashable {
         let cents = euros * 100 + (fraction.isEmpty ? 0 : Int64(fraction.count == 1 ? String(fraction) + "0" : String(fraction))!)
         if negative && cents != 0 { return invalid("an amount due cannot be negative") }
         return .success(cents)
+    }
+}
+
+extension AmountFormat {
+    /// The common case without allocating: digits, at most one decimal separator followed by one
+    /// or two digits, no sign, no thousands separator, no currency. Anything else returns nil
+    /// and goes through the full parser (which gives the error messages).
+    func plainCents(_ text: String) -> Int64? {
+        guard !inCents else { return nil }
+        var text = text
+        return text.withUTF8 { bytes -> Int64? in
+            guard !bytes.isEmpty, bytes.count <= 18 else { return nil }
+            let separator = decimalSeparator.asciiValue ?? 0
+            var euros: Int64 = 0, fraction: Int64 = 0, fractionDigits = 0, seenSeparator = false, wholeDigits = 0
+            for byte in bytes {
+                if byte >= 0x30 && byte <= 0x39 {
+                    if seenSeparator {
+                        fraction = fraction * 10 + Int64(byte - 0x30)
+                        fractionDigits += 1
+                    } else {
+                        euros = euros * 10 + Int64(byte - 0x30)
+                        wholeDigits += 1
+                    }
+                } else if byte == separator && !seenSeparator {
+                    seenSeparator = true
+                } else {
+                    return nil
+                }
+            }
+            guard wholeDigits > 0, !seenSeparator || (1...2).contains(fractionDigits) else { return nil }
+            return euros * 100 + (fractionDigits == 1 ? fraction * 10 : fraction)
+        }
     }
 }
 
@@ -175,7 +208,12 @@ public struct DateFormat: Sendable, Hashable, CustomStringConvertible {
 
     /// Reads a date in this format, or nil when the text does not have this shape or the day does not exist.
     public func date(from text: String) -> CalendarDate? {
-        let bytes = Array(text.utf8)
+        var text = text
+        return text.withUTF8 { date(fromBytes: $0) }
+    }
+
+    /// Reads a date from its bytes.
+    public func date(fromBytes bytes: UnsafeBufferPointer<UInt8>) -> CalendarDate? {
         var index = 0
         var year = 0, month = 0, day = 0
         func number(maxDigits: Int, exactly: Bool) -> Int? {
@@ -209,6 +247,10 @@ extension Character {
 extension StringProtocol {
     /// The text without leading and trailing white space (including non-breaking spaces).
     public func trimmingWhitespace() -> String {
+        // Fast path: most values start and end with a visible ASCII character.
+        if let first = utf8.first, first > 0x20, first < 0x7F, let last, last.isASCII, !last.isWhitespace {
+            return String(self)
+        }
         guard let first = firstIndex(where: { !$0.isWhitespace }) else { return "" }
         let last = lastIndex(where: { !$0.isWhitespace })!
         return String(self[first...last])

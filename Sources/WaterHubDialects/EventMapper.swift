@@ -6,6 +6,9 @@ public struct EventMapper: Sendable {
     public let source: String
     public let dialect: Dialect
     private let typeCodes: [String: EventType]
+    /// The codes exactly as configured: most rows match one without normalising.
+    private let exactTypeCodes: [String: EventType]
+    private let exactFlags: [String: ProtectedStatus]
     private let yes: Set<String>
     private let no: Set<String>
     private let unknown: Set<String>
@@ -20,6 +23,12 @@ public struct EventMapper: Sendable {
             for (code, type) in dialect.eventTypeCodes { codes[Dialect.normalizedCode(code)] = type }
         }
         typeCodes = codes
+        exactTypeCodes = dialect.eventTypeCodes.isEmpty ? codes : dialect.eventTypeCodes
+        var flags: [String: ProtectedStatus] = [:]
+        for code in dialect.unknownCodes { flags[code] = .unknown }
+        for code in dialect.noCodes { flags[code] = .no }
+        for code in dialect.yesCodes { flags[code] = .yes }
+        exactFlags = flags
         yes = Set(dialect.yesCodes.map(Dialect.normalizedCode))
         no = Set(dialect.noCodes.map(Dialect.normalizedCode))
         unknown = Set(dialect.unknownCodes.map(Dialect.normalizedCode))
@@ -34,7 +43,7 @@ public struct EventMapper: Sendable {
         guard let typeCode = text(.type) else {
             return .failure(RowProblem(.missingField, field: .type, "no event type"))
         }
-        guard let type = typeCodes[Dialect.normalizedCode(typeCode)] else {
+        guard let type = exactTypeCodes[typeCode] ?? typeCodes[Dialect.normalizedCode(typeCode)] else {
             let known = typeCodes.keys.sorted().joined(separator: ", ")
             return .failure(RowProblem(.unknownEventType, field: .type, "event type code \(typeCode.debugDescription) is not in the mapping (known: \(known))"))
         }
@@ -53,7 +62,9 @@ public struct EventMapper: Sendable {
             }
         }
         var protected = ProtectedStatus.unknown
-        if let flag = text(.protectedCustomer).map(Dialect.normalizedCode), !unknown.contains(flag) {
+        if let given = text(.protectedCustomer), let exact = exactFlags[given] {
+            protected = exact
+        } else if let flag = text(.protectedCustomer).map(Dialect.normalizedCode), !unknown.contains(flag) {
             if yes.contains(flag) { protected = .yes }
             else if no.contains(flag) { protected = .no }
             else {
@@ -62,12 +73,12 @@ public struct EventMapper: Sendable {
             }
         }
         var nisCode = text(.nisCode)
-        if let code = nisCode, !(code.utf8.count == 5 && code.allSatisfy(\.isASCIIDigit)) {
+        if let code = nisCode, !EventMapper.isDigits(code, count: 5) {
             return .failure(RowProblem(.invalidValue, field: .nisCode, "a NIS code has 5 digits, got \(code.debugDescription)"))
         }
         if nisCode?.isEmpty == true { nisCode = nil }
         let postalCode = text(.postalCode)
-        if let code = postalCode, !(code.utf8.count == 4 && code.allSatisfy(\.isASCIIDigit)) {
+        if let code = postalCode, !EventMapper.isDigits(code, count: 4) {
             return .failure(RowProblem(.unknownPostalCode, field: .postalCode, "a Belgian postal code has 4 digits, got \(code.debugDescription)"))
         }
         return .success(Event(
@@ -77,6 +88,12 @@ public struct EventMapper: Sendable {
             postalCode: postalCode, municipality: text(.municipality), nisCode: nisCode,
             phone: text(.phone), email: text(.email), amountDueCents: amount,
             protectedCustomer: protected, note: text(.note)))
+    }
+}
+
+extension EventMapper {
+    static func isDigits(_ text: String, count: Int) -> Bool {
+        text.utf8.count == count && text.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
     }
 }
 

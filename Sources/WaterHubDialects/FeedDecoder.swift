@@ -56,6 +56,8 @@ public struct FeedDecoder<Source: ByteSource> {
     private var values = FieldValues()
     private var firstRecord = true
     private let columnNames: [String]
+    /// The dialect's constants by field index (a lookup per field and row otherwise).
+    private let constants: [String?]
 
     /// Opens the feed; reads and checks the header of a CSV file.
     public init(source: Source, sourceID: String, dialect: Dialect, rules: EventRules = EventRules(), today: CalendarDate) throws {
@@ -63,6 +65,7 @@ public struct FeedDecoder<Source: ByteSource> {
         self.mapper = EventMapper(source: sourceID, dialect: dialect)
         self.rules = rules
         self.today = today
+        constants = EventField.allCases.map { dialect.constants[$0] }
         switch dialect.format {
         case .csv:
             var tokenizer = CSVTokenizer(source: source, delimiter: dialect.delimiter, quote: dialect.quote)
@@ -134,7 +137,7 @@ public struct FeedDecoder<Source: ByteSource> {
         }
         values.removeAll()
         for field in EventField.allCases {
-            if let constant = dialect.constants[field] { values[field] = constant; continue }
+            if let constant = constants[field.index] { values[field] = constant; continue }
             guard let column = columnIndex[field.index] else { continue }
             guard column < tokenizer.fieldCount else {
                 return DecodedRow(line: line, result: .failure(RowProblem(.malformedRow, field: nil,
@@ -163,7 +166,7 @@ public struct FeedDecoder<Source: ByteSource> {
         }
         values.removeAll()
         for field in EventField.allCases {
-            if let constant = dialect.constants[field] { values[field] = constant; continue }
+            if let constant = constants[field.index] { values[field] = constant; continue }
             guard case .path(let path)? = dialect.columns[field], let value = record.value(at: path) else { continue }
             switch value {
             case .object, .array:

@@ -49,6 +49,82 @@ public final class SpoolWriter {
         if buffer.count >= SpoolWriter.bufferSize { try flush() }
     }
 
+    /// Appends one event in its spool form (each field's canonical text, then the line and the
+    /// source), written straight into the buffer: the same bytes as `SpooledEvent.spoolFields`.
+    public func append(_ event: Event, line: Int) throws {
+        let start = buffer.count
+        buffer.append(contentsOf: [0, 0, 0, 0])
+        for field in EventField.allCases {
+            switch field {
+            case .sourceEventID: text(event.sourceEventID)
+            case .type: text(event.type.rawValue)
+            case .eventDate: date(event.eventDate)
+            case .customerNumber: text(event.customerNumber)
+            case .connectionID: text(event.connectionID)
+            case .name: text(event.name)
+            case .street: text(event.street)
+            case .houseNumber: text(event.houseNumber)
+            case .box: text(event.box)
+            case .postalCode: text(event.postalCode)
+            case .municipality: text(event.municipality)
+            case .nisCode: text(event.nisCode)
+            case .phone: text(event.phone)
+            case .email: text(event.email)
+            case .amountDue: cents(event.amountDueCents)
+            case .protectedCustomer: text(event.protectedCustomer.rawValue)
+            case .note: text(event.note)
+            }
+        }
+        text(String(line))
+        text(event.source)
+        let length = UInt32(buffer.count - start - 4)
+        buffer[start] = UInt8(length & 0xFF)
+        buffer[start + 1] = UInt8((length >> 8) & 0xFF)
+        buffer[start + 2] = UInt8((length >> 16) & 0xFF)
+        buffer[start + 3] = UInt8(length >> 24)
+        count += 1
+        if buffer.count >= SpoolWriter.bufferSize { try flush() }
+    }
+
+    private func text(_ value: String?) {
+        guard var value else {
+            buffer.append(0xFF)
+            buffer.append(0xFF)
+            return
+        }
+        value.withUTF8 { bytes in
+            let length = Swift.min(bytes.count, 0xFFFE)
+            buffer.append(UInt8(length & 0xFF))
+            buffer.append(UInt8(length >> 8))
+            buffer.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[0..<length]))
+        }
+    }
+
+    private func digits(_ value: Int, width: Int) {
+        var divisor = 1
+        for _ in 1..<width { divisor *= 10 }
+        var rest = value
+        for _ in 0..<width {
+            buffer.append(UInt8(0x30 + rest / divisor % 10))
+            rest %= divisor
+            divisor = Swift.max(1, divisor / 10)
+        }
+    }
+
+    private func date(_ date: CalendarDate) {
+        buffer.append(10)
+        buffer.append(0)
+        digits(date.year, width: 4)
+        buffer.append(UInt8(ascii: "-"))
+        digits(date.month, width: 2)
+        buffer.append(UInt8(ascii: "-"))
+        digits(date.day, width: 2)
+    }
+
+    private func cents(_ cents: Int64?) {
+        text(cents.map(Event.euroText))
+    }
+
     /// Writes what is buffered and closes the file. It is not forced to disk: a spool lost to a
     /// power cut is regenerated from the archived raw file (see `Hub.apply`), which is cheaper
     /// than one fsync per town per batch.
