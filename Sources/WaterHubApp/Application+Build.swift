@@ -73,5 +73,6 @@ func buildRouter(hub: Hub) -> Router<HubRequestContext> {
     let settings = APISettings(aftercare: configuration.aftercare, contactRoles: configuration.contactRoles,
                                maxBodyBytes: configuration.api.maxBodyBytes, today: { hub.today })
     TenantRoutes(registry: hub.registry, settings: settings).add(to: api)
+    router.add(middleware: MethodNotAllowedMiddleware(routes: router.routes))    // last: sees only what no route took
     return router
 }

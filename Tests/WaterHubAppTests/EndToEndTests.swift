@@ -25,7 +25,10 @@ struct CanonicalFeed {
 
     var bytes: [UInt8] {
         var text = EventField.allCases.map(\.rawValue).joined(separator: ",") + "\r\n"
-        for row in rows { text += EventField.allCases.map { row[$0] ?? "" }.joined(separator: ",") + "\r\n" }
+        func quoted(_ value: String) -> String {
+            value.contains(where: { ",\"\r\n".contains($0) }) ? "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : value
+        }
+        for row in rows { text += EventField.allCases.map { quoted(row[$0] ?? "") }.joined(separator: ",") + "\r\n" }
         return Array(text.utf8)
     }
 }
