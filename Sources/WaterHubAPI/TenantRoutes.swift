@@ -89,51 +89,18 @@ public struct TenantRoutes: Sendable {
         }
         let audit = context.audit
         let body = ResponseBody { writer in
-            var buffer = ByteBuffer()
-            var json = JSONWriter(buffer: buffer)
-            switch representation {
-            case .csv:
-                var csv = CSVWriter(buffer: buffer)
-                csv.begin(header: EventCSV.header)
-                buffer = csv.buffer
-            case .json:
-                json.beginObject()
-                json.key("events")
-                json.beginArray()
-            default: break
-            }
+            var encoder = EventEncoder(representation)
             var position = after
             while true {
                 let page = try await database.events(after: position, through: end, matching: filter, limit: TenantRoutes.batchSize)
-                switch representation {
-                case .csv:
-                    var csv = CSVWriter(buffer: buffer)
-                    for stored in page { EventCSV.write(stored, to: &csv) }
-                    buffer = csv.buffer
-                case .ndjson:
-                    for stored in page {
-                        var line = JSONWriter(buffer: buffer)
-                        EventJSON.write(stored, to: &line)
-                        buffer = line.buffer
-                        buffer.writeInteger(UInt8(ascii: "\n"))
-                    }
-                default:
-                    for stored in page { EventJSON.write(stored, to: &json) }
-                    buffer = json.buffer
-                    json.buffer.clear()
-                }
+                for stored in page { encoder.add(stored) }
                 audit.returned(rows: page.count)
-                if buffer.readableBytes > 0 { try await writer.write(buffer) }
-                buffer.clear()
+                try await writer.write(encoder.takeBytes())
                 guard page.count == TenantRoutes.batchSize, let last = page.last else { break }
                 position = last.seq
             }
-            if representation == .json {
-                json.endArray()
-                json.member("next", next)
-                json.endObject()
-                try await writer.write(json.buffer)
-            }
+            encoder.end(next: next)
+            try await writer.write(encoder.takeBytes())
             try await writer.finish(nil)
         }
         return Response(status: .ok, headers: headers, body: body)
@@ -221,6 +188,59 @@ enum EventJSON {
         json.key("line"); json.value(stored.provenance.line)
         json.endObject()
         json.endObject()
+    }
+}
+
+/// Encodes a stream of events in one representation, a batch at a time: the bytes of each batch
+/// are taken out and sent before the next batch is read, so memory holds one batch at most.
+struct EventEncoder {
+    let representation: Representation
+    private var json = JSONWriter(buffer: ByteBuffer())
+    private var csv = CSVWriter(buffer: ByteBuffer())
+
+    init(_ representation: Representation) {
+        self.representation = representation
+        switch representation {
+        case .csv:
+            csv.begin(header: EventCSV.header)
+        case .ndjson:
+            break
+        default:
+            json.beginObject()
+            json.key("events")
+            json.beginArray()
+        }
+    }
+
+    mutating func add(_ stored: StoredEvent) {
+        switch representation {
+        case .csv:
+            EventCSV.write(stored, to: &csv)
+        case .ndjson:
+            json.startNewDocument()
+            EventJSON.write(stored, to: &json)
+            json.buffer.writeInteger(UInt8(ascii: "\n"))
+        default:
+            EventJSON.write(stored, to: &json)
+        }
+    }
+
+    /// Closes a JSON page with its `next` cursor; CSV and NDJSON need no end.
+    mutating func end(next: String) {
+        guard representation != .csv, representation != .ndjson else { return }
+        json.endArray()
+        json.member("next", next)
+        json.endObject()
+    }
+
+    /// The bytes encoded since the last call.
+    mutating func takeBytes() -> ByteBuffer {
+        if representation == .csv {
+            defer { csv.buffer = ByteBuffer() }
+            return csv.buffer
+        }
+        defer { json.buffer = ByteBuffer() }
+        return json.buffer
     }
 }
 
