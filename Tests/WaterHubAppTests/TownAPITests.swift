@@ -203,6 +203,25 @@ import WaterHubTestSupport
         #expect(try hub.ledger.audit().map(\.status).suffix(2) == [429, 200])
     }
 
+    @Test func theAuditLogCountsRowsAndTheCommandChecksItsArguments() async throws {
+        let fixture = try await APIFixture.demo("audit")
+        let token = try fixture.token(.read)
+        let app = try buildApplication(hub: fixture.hub)
+        let cases = try await fixture.hub.registry.database("11002")!.cases(limit: 1000).count
+        try await app.test(.router) { client in
+            _ = try await client.send("/v1/tenants/11002/cases?limit=1000", token: token)
+            _ = try await client.send("/v1/tenants/11002/events?limit=3&format=ndjson", token: token)
+            _ = try await client.send("/v1/tenants/44021/cases", token: token)
+        }
+        let entries = try fixture.hub.ledger.audit(tenant: "11002")
+        #expect(entries.map(\.endpoint) == ["/v1/tenants/{nis}/cases", "/v1/tenants/{nis}/events", "/v1/tenants/{nis}/cases"])
+        #expect(entries.map(\.rows) == [cases, 3, 0])
+        #expect(entries.map(\.status) == [200, 200, 404])
+        #expect(throws: CommandFailure.self) { try fixture.hub.auditCommand(tenant: "12345", since: nil, limit: 10) }
+        #expect(throws: CommandFailure.self) { try fixture.hub.auditCommand(tenant: "11002", since: "1/11/2026", limit: 10) }
+        try fixture.hub.auditCommand(tenant: "11002", since: "2000-01-01", limit: 10)
+    }
+
     @Test func aKnownPathWithAnotherMethodGets405() async throws {
         let directory = TemporaryDirectory("405")
         let hub = try makeHub(sources: [], directory: directory)
