@@ -36,6 +36,14 @@ public enum APIError {
         HTTPError(.unprocessableContent, message: "field \(name): \(expected)")
     }
 
+    /// 404 for a household key that is not one of the town's own (another town's key included).
+    public static let unknownHousehold = HTTPError(.notFound, message: "no household with this key in this town; use a key from GET cases")
+
+    /// 400 for a body that is not the JSON object a route takes.
+    public static func badBody(_ expected: String) -> HTTPError {
+        HTTPError(.badRequest, message: "body: \(expected)")
+    }
+
     /// 409 for an idempotency key used before for another request.
     public static let idempotencyKeyReused = HTTPError(
         .conflict, message: "header Idempotency-Key: already used for another contact; a retry must send the same body, a new contact needs a new key")
@@ -52,6 +60,11 @@ public enum APIError {
     public static func tooManyRequests(retryAfterSeconds: Int) -> HTTPError {
         HTTPError(.tooManyRequests, headers: [.retryAfter: String(retryAfterSeconds)],
                   message: "too many requests for this token; try again in \(retryAfterSeconds) s")
+    }
+
+    /// 405 with `Allow` for a known path asked with another method.
+    public static func methodNotAllowed(allowed: [String]) -> HTTPError {
+        HTTPError(.methodNotAllowed, headers: [.allow: allowed.joined(separator: ", ")], message: "this path takes \(allowed.joined(separator: ", "))")
     }
 
     /// 500 without any internal detail; the detail goes to the log.

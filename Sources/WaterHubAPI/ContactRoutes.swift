@@ -49,7 +49,7 @@ extension TenantRoutes {
     /// Reads and checks a posted contact; every problem names its field.
     func parseContact(_ body: ByteBuffer) throws -> (Contact, household: String) {
         guard let object = (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView))) as? [String: Any] else {
-            throw HTTPError(.badRequest, message: "body: expected a JSON object with \(TenantRoutes.contactFields.joined(separator: ", "))")
+            throw APIError.badBody("expected a JSON object with \(TenantRoutes.contactFields.joined(separator: ", "))")
         }
         if let unknown = object.keys.sorted().first(where: { !TenantRoutes.contactFields.contains($0) }) {
             throw APIError.badField(String(unknown.prefix(40)), "unknown; a contact has \(TenantRoutes.contactFields.joined(separator: ", "))")
@@ -123,7 +123,7 @@ enum ContactJSON {
         json.member("outcome", stored.contact.outcome.rawValue)
         json.member("role", stored.contact.role)
         json.key("next_step"); json.value(stored.contact.nextStep)
-        json.member("recorded_at", ISO8601DateFormatter().string(from: stored.recordedAt))
+        json.member("recorded_at", stored.recordedAt.formatted(.iso8601))
         json.endObject()
     }
 

@@ -21,7 +21,6 @@ public struct MethodNotAllowedMiddleware: RouterMiddleware {
                 && zip(pattern.segments, segments).allSatisfy { $0.hasPrefix("{") || $0 == $1 }
         }.flatMap(\.methods)
         guard !allowed.isEmpty, !allowed.contains(request.method.rawValue) else { return try await next(request, context) }
-        throw HTTPError(.methodNotAllowed, headers: [.allow: allowed.sorted().joined(separator: ", ")],
-                        message: "this path takes \(allowed.sorted().joined(separator: ", "))")
+        throw APIError.methodNotAllowed(allowed: allowed.sorted())
     }
 }

@@ -113,7 +113,7 @@ public struct TenantRoutes: Sendable {
         _ = try StrictQuery(request, allowed: [])
         let key = try context.parameters.require("key")
         guard let history = try await database.events(ofHousehold: key) else {
-            throw HTTPError(.notFound, message: "no household with this key in this town; use a key from GET cases")
+            throw APIError.unknownHousehold
         }
         var json = JSONWriter(buffer: ByteBuffer())
         json.beginObject()
