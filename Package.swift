@@ -157,6 +157,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "WaterHubAPITests",
+            dependencies: ["WaterHubAPI", "WaterHubCore", "WaterHubTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "WaterHubAppTests",
             dependencies: [
                 "WaterHubApp", "WaterHubTestSupport",

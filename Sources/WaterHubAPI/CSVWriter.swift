@@ -70,8 +70,19 @@ public struct CSVWriter {
     }
 }
 
-/// Euro cents as a Belgian amount: `1234,56`.
+/// Euro cents as a Belgian amount: `1234,56` in files, `1.234,56` for people to read.
 enum EuroAmount {
+    static func display(_ cents: Int64?) -> String? {
+        guard let plain = text(cents), let comma = plain.firstIndex(of: ",") else { return nil }
+        var euros = String(plain[..<comma])
+        var grouped = ""
+        while euros.count > 3 {
+            grouped = "." + euros.suffix(3) + grouped
+            euros = String(euros.dropLast(3))
+        }
+        return euros + grouped + plain[comma...]
+    }
+
     static func text(_ cents: Int64?) -> String? {
         guard let cents else { return nil }
         let euros = cents / 100, rest = abs(cents % 100)

@@ -140,6 +140,7 @@ struct WeeklyReport {
             th, td { text-align: left; padding: 0.25rem 0.5rem; border-bottom: 1px solid #ddd; vertical-align: top; }
             th { background: #eef3f9; }
             td.amount, th.amount, td.count { text-align: right; font-variant-numeric: tabular-nums; }
+            td.date, td.amount { white-space: nowrap; }
             tr.protected td { background: #fff6d6; }
             .mark { font-weight: bold; color: #8a5a00; }
             .none { color: #777; font-style: italic; }
@@ -185,11 +186,11 @@ struct WeeklyReport {
                 let place = [WeeklyReport.address(event), [event.postalCode, event.municipality].compactMap { $0 }.joined(separator: " ")]
                     .compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ", ")
                 page += "<tr\(isProtected ? " class=\"protected\"" : "")>"
-                page += "<td>\(HTML.dutchDate(event.eventDate))</td>"
+                page += "<td class=\"date\">\(HTML.dutchDate(event.eventDate))</td>"
                 page += "<td>\(HTML.escape(event.name ?? "–"))</td>"
                 page += "<td>\(HTML.escape(place.isEmpty ? "–" : place))</td>"
                 page += "<td>\(HTML.escape(event.customerNumber ?? event.connectionID ?? "–"))</td>"
-                page += "<td class=\"amount\">\(EuroAmount.text(event.amountDueCents).map { "€ \($0)" } ?? "–")</td>"
+                page += "<td class=\"amount\">\(EuroAmount.display(event.amountDueCents).map { "€ \($0)" } ?? "–")</td>"
                 page += "<td>\(isProtected ? "<span class=\"mark\">★ beschermde klant</span>" : WeeklyReport.dutch(event.protectedCustomer))</td>"
                 page += "<td>\(HTML.escape(line.caseState?.dutchLabel ?? "–"))</td>"
                 page += "<td><code>\(HTML.escape(line.event.household))</code></td>"
