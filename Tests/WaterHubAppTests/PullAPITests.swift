@@ -153,8 +153,12 @@ import WaterHubTestSupport
             let weeks = 12
             try await app.test(.live) { client in
                 let ingestDone = Flag()
+                let pagesPulled = Counter()
                 async let ingest: Void = {
                     for week in 0..<weeks {
+                        // Each batch lands after the client has pulled again, so the two really interleave.
+                        let seenBefore = pagesPulled.value
+                        for _ in 0..<400 where pagesPulled.value == seenBefore { try await Task.sleep(for: .milliseconds(5)) }
                         var feed = Self.feed("W\(week)-", count: 150, households: 40)
                         if week > 0 { feed.add("W\(week - 1)-3", .disconnection, customer: "K3", amount: "77.00") }    // a correction
                         server.publish("week.csv", feed.bytes)
@@ -179,6 +183,7 @@ import WaterHubTestSupport
                         seen.append("\(event["source_event_id"] as? String ?? "?") v\(event["version"] as? Int ?? 0)")
                     }
                     cursor = next
+                    pagesPulled.increment()
                     if !finished && !events.isEmpty { pagesDuringIngest += 1 }
                     if events.isEmpty {
                         if finished { break }
@@ -202,6 +207,13 @@ final class Flag: Sendable {
     private let raised = Atomic<Bool>(false)
     func raise() { raised.store(true, ordering: .sequentiallyConsistent) }
     var isRaised: Bool { raised.load(ordering: .sequentiallyConsistent) }
+}
+
+/// A count one task raises and another reads.
+final class Counter: Sendable {
+    private let count = Atomic<Int>(0)
+    func increment() { count.add(1, ordering: .sequentiallyConsistent) }
+    var value: Int { count.load(ordering: .sequentiallyConsistent) }
 }
 
 /// Splits `;`-separated CSV with quoted fields (the test's own reader, independent of the writer).
