@@ -52,7 +52,7 @@ import WaterHubTestSupport
             (fixture.contactBody(household: "nosuchhousehold"), "household"),
             (fixture.contactBody(method: "pigeon"), "method"),
             (fixture.contactBody(outcome: "maybe"), "outcome"),
-            (fixture.contactBody(role: "Jan Peeters"), "role"),
+            (fixture.contactBody(role: "Voornaam Achternaam"), "role"),
             (fixture.contactBody(role: "mayor"), "role"),
             (fixture.contactBody(date: "20/11/2026"), "date"),
             (fixture.contactBody(date: future), "date"),

@@ -65,7 +65,7 @@ import WaterHubTestSupport
               months_after_reconnection: 3
               suggest_waterscan: maybe
             contacts:
-              roles: [social_worker, Jan Peeters]
+              roles: [social_worker, Voornaam Achternaam]
             tenants:
               - nis: "11002"
             """
@@ -76,7 +76,7 @@ import WaterHubTestSupport
         #expect(issue("api.requests_per_minute")?.line == 5)
         #expect(issue("aftercare.outreach_states")?.message.contains("\"gone\" is not a case state") == true)
         #expect(issue("aftercare.suggest_waterscan")?.line == 10)
-        #expect(issue("contacts.roles")?.message.contains("\"Jan Peeters\"") == true)
+        #expect(issue("contacts.roles")?.message.contains("\"Voornaam Achternaam\"") == true)
         #expect(found.count == 5)
 
         let (directory, path) = configuration(replacing: "hub.yaml", with: """

@@ -56,7 +56,7 @@ import WaterHubTestSupport
     @Test func theContactTableRefusesCodesOutsideTheLists() async throws {
         let (database, _) = try await databaseWithTwoHouseholds()
         let queue = try DatabaseQueue(path: database.path)
-        for (column, value) in [("method", "pigeon"), ("outcome", "maybe"), ("role", "Jan Peeters"), ("contact_date", "21/11/2026")] {
+        for (column, value) in [("method", "pigeon"), ("outcome", "maybe"), ("role", "Voornaam Achternaam"), ("contact_date", "21/11/2026")] {
             #expect(throws: DatabaseError.self, "\(column)") {
                 try queue.write { db in
                     var values = ["contact_date": "2026-11-21", "method": "card", "outcome": "reached", "role": "social_worker"]
