@@ -95,6 +95,8 @@ let package = Package(
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            // The API's description: one file, embedded in the binary and served at /openapi.yaml.
+            resources: [.embedInCode("openapi.yaml")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -103,6 +105,7 @@ let package = Package(
                 "WaterHubCore", "WaterHubDialects", "WaterHubConfig", "WaterHubFetch",
                 "WaterHubStorage", "WaterHubAPI",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -155,10 +158,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "WaterHubAPITests",
+            dependencies: ["WaterHubAPI", "WaterHubCore", "WaterHubTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "WaterHubAppTests",
             dependencies: [
                 "WaterHubApp", "WaterHubTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings
         ),

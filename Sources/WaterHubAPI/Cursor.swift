@@ -1,20 +1,30 @@
 import WaterHubStorage
 
-/// The opaque position in a town's event sequence that `next` hands out and `after` takes back.
+/// The opaque position in one of a town's lists that `next` hands out and `after` takes back.
 ///
-/// It encodes the town's sequence number; it is opaque so that clients do not build their own,
-/// and versioned (`e1.`) so that the encoding can change without breaking stored cursors.
+/// It encodes a sequence number; it is opaque so that clients do not build their own, and
+/// versioned and typed (`e1.` for events, `c1.` cases, `k1.` contacts) so that the encoding can
+/// change without breaking stored cursors and a cursor of one list is refused by another.
 public enum Cursor {
-    public static func encode(_ seq: Int64) -> String {
-        Base64URL.encode(Array("e1.\(seq)".utf8))
+    /// The list a cursor belongs to.
+    public enum List: String, Sendable {
+        case events = "e1"
+        case cases = "c1"
+        case contacts = "k1"
     }
 
-    /// The sequence number, or nil when the text is not a cursor this hub handed out.
-    public static func decode(_ text: String) -> Int64? {
+    /// The cursor after `position` in `list`.
+    public static func encode(_ position: Int64, in list: List = .events) -> String {
+        Base64URL.encode(Array("\(list.rawValue).\(position)".utf8))
+    }
+
+    /// The position, or nil when the text is not a cursor this hub handed out for this list.
+    public static func decode(_ text: String, in list: List = .events) -> Int64? {
         guard text.utf8.count <= 40, let bytes = Base64URL.decode(text) else { return nil }
         let plain = String(decoding: bytes, as: UTF8.self)
-        guard plain.hasPrefix("e1."), let seq = Int64(plain.dropFirst(3)), seq >= 0,
-              encode(seq) == text else { return nil }
-        return seq
+        let prefix = "\(list.rawValue)."
+        guard plain.hasPrefix(prefix), let position = Int64(plain.dropFirst(prefix.count)), position >= 0,
+              encode(position, in: list) == text else { return nil }
+        return position
     }
 }

@@ -24,6 +24,7 @@ public final class RequestAudit: Sendable {
         var tokenID: String?
         var tenant: String?
         var rows = 0
+        var recorded = false
     }
 
     private let state = Mutex(State())
@@ -41,7 +42,30 @@ public final class RequestAudit: Sendable {
         state.withLock { $0.rows += rows }
     }
 
+    /// True the first time only: a request is written to the audit log once.
+    func claimRecording() -> Bool {
+        state.withLock { state in
+            defer { state.recorded = true }
+            return !state.recorded
+        }
+    }
+
     var snapshot: (tokenID: String?, tenant: String?, rows: Int) {
         state.withLock { ($0.tokenID, $0.tenant, $0.rows) }
+    }
+}
+
+extension HubRequestContext {
+    /// The token's own town; the tenant gate has checked it is the path's town.
+    var ownTown: String {
+        get throws {
+            guard let town = identity?.tenant else { throw APIError.notFound }
+            return town
+        }
+    }
+
+    /// Refuses a valid token of this town that lacks the scope a route needs (403).
+    func require(_ scope: TokenScope) throws {
+        guard identity?.scope == scope else { throw APIError.forbidden(scope: scope.rawValue) }
     }
 }

@@ -10,6 +10,9 @@ public struct JSONWriter {
         self.buffer = buffer
     }
 
+    /// Starts another top-level value (the next line of NDJSON) without a separating comma.
+    public mutating func startNewDocument() { needsComma = [false] }
+
     public mutating func beginObject() { separate(); buffer.writeInteger(UInt8(ascii: "{")); needsComma.append(false) }
     public mutating func endObject() { needsComma.removeLast(); buffer.writeInteger(UInt8(ascii: "}")) }
     public mutating func beginArray() { separate(); buffer.writeInteger(UInt8(ascii: "[")); needsComma.append(false) }

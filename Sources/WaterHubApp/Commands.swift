@@ -165,6 +165,28 @@ extension Hub {
         print("token \(id) revoked")
     }
 
+    /// `waterhub audit [--tenant NIS] [--since DATE]`: who asked what, when, and what they got
+    /// (time, token, town, method, endpoint, status, rows), oldest first; never personal data.
+    public func auditCommand(tenant: String?, since: String?, limit: Int) throws {
+        if let tenant, configuration.tenant(tenant) == nil {
+            throw CommandFailure("\(tenant) is not a town of this hub; towns are \(configuration.tenants.map(\.nisCode).joined(separator: ", "))")
+        }
+        var start: Date?
+        if let since {
+            guard let day = CalendarDate(iso: since) else { throw CommandFailure("--since takes a date as YYYY-MM-DD, got \(since.debugDescription)") }
+            start = Date(timeIntervalSince1970: TimeInterval(day.daysSinceEpoch) * 86_400)
+        }
+        let entries = try ledger.audit(tenant: tenant, since: start, limit: limit)
+        if entries.isEmpty { print("no requests"); return }
+        let formatter = ISO8601DateFormatter()
+        print(["time", "token", "town", "method", "endpoint", "status", "rows"].joined(separator: "\t"))
+        for entry in entries {
+            print([formatter.string(from: entry.at), entry.tokenID ?? "-", entry.tenant ?? "-", entry.method, entry.endpoint,
+                   String(entry.status), String(entry.rows)].joined(separator: "\t"))
+        }
+        if entries.count == limit { print("(the first \(limit); use --since or --limit for more)") }
+    }
+
     /// `90d`, `12h`, `30m` or `never` as seconds.
     static func parseExpiry(_ text: String) throws -> TimeInterval? {
         if text == "never" { return nil }

@@ -12,9 +12,10 @@ extension Hub {
         defer { close(lock) }
         try await finishUnfinishedBatches()
         let services: [any Service] = schedule ? [FeedScheduler(hub: self), RetentionService(hub: self)] : [RetentionService(hub: self)]
-        let address = "\(host ?? configuration.host):\(port ?? configuration.port)"
-        let app = buildApplication(hub: self, host: host, port: port, services: services) { [logger] _ in
-            logger.notice("WaterHub is serving on http://\(address) (\(self.configuration.tenants.count) towns, \(self.configuration.sources.count) sources)")
+        let scheme = configuration.tls == nil ? "http" : "https"
+        let address = "\(scheme)://\(host ?? configuration.host):\(port ?? configuration.port)"
+        let app = try buildApplication(hub: self, host: host, port: port, services: services) { [logger] _ in
+            logger.notice("WaterHub is serving on \(address) (\(self.configuration.tenants.count) towns, \(self.configuration.sources.count) sources)")
         }
         try await app.runService()
     }

@@ -8,7 +8,8 @@ struct WaterHubCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "waterhub",
         abstract: "Fetches the water companies' weekly feeds, splits them per town, and serves each town its own slice.",
-        subcommands: [Serve.self, Fetch.self, Status.self, QuarantineCommand.self, Quality.self, Check.self, Verify.self, Backup.self, Restore.self, Purge.self, Erase.self, TokenCommand.self]
+        subcommands: [Serve.self, Fetch.self, Status.self, QuarantineCommand.self, Quality.self, Check.self, Verify.self, Backup.self,
+                      Restore.self, Purge.self, Erase.self, TokenCommand.self, Audit.self]
     )
 }
 
@@ -141,6 +142,26 @@ struct Status: AsyncParsableCommand {
     func run() async throws {
         let hub = options.openHub()
         CommandRunner.run { try hub.statusCommand() }
+    }
+}
+
+struct Audit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Shows the audit log: every API request with its time, token, town, endpoint, status and rows returned.")
+
+    @OptionGroup var options: HubOptions
+
+    @Option(help: "Only this town's requests (NIS code).")
+    var tenant: String?
+
+    @Option(help: "Only requests on or after this day (YYYY-MM-DD, UTC).")
+    var since: String?
+
+    @Option(help: "At most this many lines.")
+    var limit = 10_000
+
+    func run() async throws {
+        let hub = options.openHub()
+        CommandRunner.run { try hub.auditCommand(tenant: tenant, since: since, limit: limit) }
     }
 }
 

@@ -85,7 +85,40 @@ public enum ConfigurationLoader {
         if let listenNode = hub.optional("listen"), var listen = LocatedMapping(listenNode) {
             if let host = listen.optional("host")?.text { configuration.host = host }
             if let port = listen.optional("port")?.integer(in: 1...65535) { configuration.port = port }
+            configuration.tls = readTLS(&listen, configDirectory: configuration.directory)
             listen.reportUnknownKeys()
+        }
+        if let apiNode = hub.optional("api"), var api = LocatedMapping(apiNode) {
+            if let value = api.optional("requests_per_minute")?.integer(in: 1...1_000_000) { configuration.api.requestsPerMinute = value }
+            if let value = api.optional("max_body_bytes")?.integer(in: 1024...(16 << 20)) { configuration.api.maxBodyBytes = value }
+            api.reportUnknownKeys()
+        }
+        if let aftercareNode = hub.optional("aftercare"), var aftercare = LocatedMapping(aftercareNode) {
+            if let node = aftercare.optional("outreach_states"), let elements = node.texts {
+                var states = Set<CaseState>()
+                for text in elements {
+                    if let state = CaseState(rawValue: text) { states.insert(state) } else {
+                        node.issue("\(text.debugDescription) is not a case state; states are \(CaseState.allCases.map(\.rawValue).joined(separator: ", "))")
+                    }
+                }
+                configuration.aftercare.outreachStates = states
+            }
+            if let months = aftercare.optional("months_after_reconnection")?.integer(in: 0...120) { configuration.aftercare.monthsAfterReconnection = months }
+            if let flag = aftercare.optional("suggest_waterscan")?.flag { configuration.aftercare.suggestWaterscanForProtected = flag }
+            aftercare.reportUnknownKeys()
+        }
+        if let contactsNode = hub.optional("contacts"), var contacts = LocatedMapping(contactsNode) {
+            if let node = contacts.optional("roles"), let roles = node.texts {
+                let malformed = roles.filter { !ContactRole.isWellFormed($0) }
+                if !malformed.isEmpty {
+                    node.issue("a role is a code in lower_snake_case (social_worker), never a person's name; not a role: \(malformed.map(\.debugDescription).joined(separator: ", "))")
+                } else if roles.isEmpty {
+                    node.issue("list at least one role")
+                } else {
+                    configuration.contactRoles = roles
+                }
+            }
+            contacts.reportUnknownKeys()
         }
         if let dataDirectory = hub.optional("data_dir")?.text { configuration.dataDirectory = dataDirectory }
         if let validationNode = hub.optional("validation"), var validation = LocatedMapping(validationNode) {
@@ -146,6 +179,34 @@ public enum ConfigurationLoader {
             return nil
         }
         return Tenant(nisCode: nis, name: municipality.dutchName)
+    }
+
+    /// `listen.tls_certificate` and `listen.tls_key`: both or neither, each a readable file
+    /// (relative paths are relative to the configuration directory).
+    private static func readTLS(_ listen: inout LocatedMapping, configDirectory: String) -> TLSFiles? {
+        let certificateNode = listen.optional("tls_certificate"), keyNode = listen.optional("tls_key")
+        func file(_ node: LocatedNode) -> String? {
+            guard let text = node.text else { return nil }
+            let path = text.hasPrefix("/") ? text : "\(configDirectory)/\(text)"
+            guard FileManager.default.isReadableFile(atPath: path) else {
+                node.issue("cannot read \(path) (missing, or not readable by the hub's user)")
+                return nil
+            }
+            return path
+        }
+        switch (certificateNode, keyNode) {
+        case (nil, nil):
+            return nil
+        case (let certificate?, nil):
+            certificate.issue("tls_certificate needs tls_key (the private key file) beside it")
+            return nil
+        case (nil, let key?):
+            key.issue("tls_key needs tls_certificate (the certificate chain file) beside it")
+            return nil
+        case (let certificate?, let key?):
+            guard let certificatePath = file(certificate), let keyPath = file(key) else { return nil }
+            return TLSFiles(certificate: certificatePath, key: keyPath)
+        }
     }
 
     // MARK: sources/*.yaml

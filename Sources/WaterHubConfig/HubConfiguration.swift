@@ -9,6 +9,14 @@ public struct HubConfiguration: Sendable {
     public var host = "127.0.0.1"
     /// `listen.port`, default 8080.
     public var port = 8080
+    /// `listen.tls_certificate` and `listen.tls_key`: serve HTTPS itself; nil serves plain HTTP (behind a proxy).
+    public var tls: TLSFiles?
+    /// `api.*`: limits of the pull API.
+    public var api = APILimits()
+    /// `aftercare.*`: when a household needs outreach or aftercare.
+    public var aftercare = AftercareRules()
+    /// `contacts.roles`: the role codes a contact may name (never a person's name).
+    public var contactRoles = ContactRole.defaults
     /// `data_dir`: where `Tenants/` (town files and ledger) and `Archive/` live; default `.`.
     public var dataDirectory = "."
     /// The towns this hub serves, by NIS code.
@@ -35,6 +43,29 @@ public struct HubConfiguration: Sendable {
     public func tenant(_ nisCode: String) -> Tenant? {
         tenants.first { $0.nisCode == nisCode }
     }
+}
+
+/// The certificate chain and private key the hub serves HTTPS with (PEM files).
+public struct TLSFiles: Sendable, Hashable {
+    /// `listen.tls_certificate`: the certificate chain, leaf first.
+    public var certificate: String
+    /// `listen.tls_key`: the private key; readable by the hub's user only.
+    public var key: String
+
+    public init(certificate: String, key: String) {
+        self.certificate = certificate
+        self.key = key
+    }
+}
+
+/// Limits of the pull API, per token and per request.
+public struct APILimits: Sendable, Hashable {
+    /// `api.requests_per_minute`: a token that asks more often gets 429 with `Retry-After`.
+    public var requestsPerMinute = 600
+    /// `api.max_body_bytes`: a larger request body gets 413.
+    public var maxBodyBytes = 64 * 1024
+
+    public init() {}
 }
 
 /// One water company's feed: where to fetch it, how often, and its dialect.

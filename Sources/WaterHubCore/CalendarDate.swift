@@ -146,11 +146,12 @@ public struct ISOWeek: Sendable, Hashable, Comparable, CustomStringConvertible {
         self.week = week
     }
 
-    /// Parses `yyyy-Www`, checking that the week exists in that year.
+    /// Parses `yyyy-Www`, checking that the week exists in that year (years 1000 to 9998, so
+    /// that every day of the week is a valid date).
     public init?(_ text: some StringProtocol) {
         let parts = text.split(separator: "-", maxSplits: 1)
         guard parts.count == 2, parts[0].count == 4, parts[1].first == "W", parts[1].count == 3,
-              let year = Int(parts[0]), let week = Int(parts[1].dropFirst()), week >= 1 else { return nil }
+              let year = Int(parts[0]), (1000...9998).contains(year), let week = Int(parts[1].dropFirst()), week >= 1 else { return nil }
         let candidate = ISOWeek(year: year, week: week)
         guard candidate.monday.isoWeek == candidate else { return nil }
         self = candidate

@@ -50,11 +50,13 @@ extension TenantDatabase {
             UPDATE event SET \(TenantDatabase.personalColumns.map { "\($0) = NULL" }.joined(separator: ", ")) WHERE household_id = ?
             """)
         let clearCase = try db.cachedStatement(sql: "UPDATE household_case SET amount_due_cents = NULL WHERE household_id = ?")
+        let clearContacts = try db.cachedStatement(sql: "UPDATE contact SET next_step = NULL WHERE household_id = ?")
         let markHousehold = try db.cachedStatement(sql: "UPDATE household SET identifier = 'purged:' || key, purged_at = ? WHERE id = ?")
         for household in households {
             try clearEvents.execute(arguments: [household])
             counts.events += db.changesCount
             try clearCase.execute(arguments: [household])
+            try clearContacts.execute(arguments: [household])
             try markHousehold.execute(arguments: [stamp, household])
             counts.households += 1
         }

@@ -33,12 +33,66 @@ extension TenantDatabase {
 
     /// Events after a sequence number, in the order they were stored; at most `limit`.
     public func events(after seq: Int64, limit: Int) async throws -> [StoredEvent] {
+        try await events(after: seq, through: .max, matching: EventFilter(), limit: limit)
+    }
+
+    /// Events with `after < seq <= through` that match the filter, in the order they were
+    /// stored; at most `limit` (one page of a keyset-paginated read).
+    public func events(after seq: Int64, through end: Int64, matching filter: EventFilter, limit: Int) async throws -> [StoredEvent] {
         try await pool.read { db in
+            let (condition, arguments) = filter.sql
             let statement = try db.cachedStatement(sql: """
                 SELECT \(TenantDatabase.eventColumns) FROM event e JOIN household h ON h.id = e.household_id
-                WHERE e.seq > ? ORDER BY e.seq LIMIT ?
+                WHERE e.seq > ? AND e.seq <= ?\(condition) ORDER BY e.seq LIMIT ?
                 """)
-            return try Row.fetchAll(statement, arguments: [seq, limit]).map(TenantDatabase.storedEvent)
+            return try Row.fetchAll(statement, arguments: [seq, end] + arguments + [limit]).map(TenantDatabase.storedEvent)
+        }
+    }
+
+    /// Where a pull that starts after `seq` ends: the sequence number of the `limit`-th matching
+    /// event, or (when fewer match, or without a limit) the last one stored now. Every matching
+    /// event up to that end is in the answer, so the end is the next cursor even when the last
+    /// events did not match the filter, and it can be sent before the rows (in a `Link` header).
+    ///
+    /// Read in one snapshot: SQLite has one writer, so a snapshot holds every sequence number up
+    /// to its highest, and a later pull from the end misses nothing.
+    public func pullEnd(after seq: Int64, matching filter: EventFilter, limit: Int?) async throws -> Int64 {
+        try await pool.read { db in
+            let last = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM event") ?? 0
+            guard let limit else { return max(seq, last) }
+            let (condition, arguments) = filter.sql
+            let limitth = try Int64.fetchOne(db, sql: """
+                SELECT e.seq FROM event e WHERE e.seq > ?\(condition) ORDER BY e.seq LIMIT 1 OFFSET ?
+                """, arguments: [seq] + arguments + [limit - 1])
+            return max(seq, limitth ?? last)
+        }
+    }
+
+    /// Every version of one household's events, by event date and arrival; nil when the key is
+    /// not a household of this town.
+    public func events(ofHousehold key: String) async throws -> [StoredEvent]? {
+        try await pool.read { db in
+            guard let household = try Int64.fetchOne(db, sql: "SELECT id FROM household WHERE key = ?", arguments: [key]) else { return nil }
+            return try Row.fetchAll(db, sql: """
+                SELECT \(TenantDatabase.eventColumns) FROM event e JOIN household h ON h.id = e.household_id
+                WHERE e.household_id = ? ORDER BY e.event_date, e.seq
+                """, arguments: [household]).map(TenantDatabase.storedEvent)
+        }
+    }
+
+    /// The current version of every event dated within `from...through`, with its household's
+    /// case state now: the lines of a weekly report, by step, date and arrival.
+    public func currentEvents(datedFrom start: CalendarDate, through end: CalendarDate) async throws -> [(event: StoredEvent, caseState: CaseState?)] {
+        try await pool.read { db in
+            let steps = EventType.allCases.map { "WHEN '\($0.rawValue)' THEN \($0.stepOrder)" }.joined(separator: " ")
+            return try Row.fetchAll(db, sql: """
+                SELECT \(TenantDatabase.eventColumns), c.state FROM event e JOIN household h ON h.id = e.household_id
+                LEFT JOIN household_case c ON c.household_id = e.household_id
+                WHERE e.is_current = 1 AND e.event_date BETWEEN ? AND ?
+                ORDER BY CASE e.type \(steps) END, e.event_date, e.seq
+                """, arguments: [start.iso, end.iso]).map { row in
+                (TenantDatabase.storedEvent(row), (row[25] as String?).flatMap(CaseState.init(rawValue:)))
+            }
         }
     }
 
@@ -59,27 +113,68 @@ extension TenantDatabase {
     }
 }
 
-/// A household's case as a town reads it: the opaque key and the case.
+/// Which events a pull asks for: some types, and event dates within a range.
+public struct EventFilter: Sendable, Hashable {
+    /// Only these types; nil for all.
+    public var types: Set<EventType>?
+    /// Event dates on or after this day.
+    public var since: CalendarDate?
+    /// Event dates on or before this day.
+    public var until: CalendarDate?
+
+    public init(types: Set<EventType>? = nil, since: CalendarDate? = nil, until: CalendarDate? = nil) {
+        self.types = types
+        self.since = since
+        self.until = until
+    }
+
+    /// The conditions on `e`, each starting with ` AND`, and their arguments.
+    var sql: (condition: String, arguments: StatementArguments) {
+        var condition = ""
+        var arguments: StatementArguments = []
+        if let types {
+            condition += " AND e.type IN (\(types.map { _ in "?" }.joined(separator: ", ")))"
+            arguments += StatementArguments(types.map(\.rawValue).sorted())
+        }
+        if let since { condition += " AND e.event_date >= ?"; arguments += [since.iso] }
+        if let until { condition += " AND e.event_date <= ?"; arguments += [until.iso] }
+        return (condition, arguments)
+    }
+}
+
+/// A household's case as a town reads it: the opaque key, the case, and its contact history.
 public struct StoredCase: Sendable, Hashable {
     /// Internal id, for paging (never shown).
     public var id: Int64
     /// The household's opaque, stable key within this town.
     public var key: String
     public var householdCase: HouseholdCase
+    /// The contacts the town recorded, as the follow-up rules need them.
+    public var contacts: ContactHistory
 }
 
 extension TenantDatabase {
-    /// Cases in household order after `afterID`, optionally of one state and protected status.
-    public func cases(afterID: Int64 = 0, limit: Int, state: CaseState? = nil, protected: ProtectedStatus? = nil) async throws -> [StoredCase] {
+    /// Cases in household order after `afterID`, optionally of some states and one protected status.
+    public func cases(afterID: Int64 = 0, limit: Int, states: Set<CaseState>? = nil, protected: ProtectedStatus? = nil) async throws -> [StoredCase] {
         try await pool.read { db in
-            var sql = "SELECT c.*, h.key FROM household_case c JOIN household h ON h.id = c.household_id WHERE c.household_id > ?"
+            var sql = """
+                SELECT c.*, h.key,
+                    (SELECT MAX(contact_date) FROM contact k WHERE k.household_id = c.household_id) AS last_contact_on,
+                    (SELECT MAX(contact_date) FROM contact k WHERE k.household_id = c.household_id AND k.outcome = 'reached') AS last_reached_on
+                FROM household_case c JOIN household h ON h.id = c.household_id WHERE c.household_id > ?
+                """
             var arguments: StatementArguments = [afterID]
-            if let state { sql += " AND c.state = ?"; arguments += [state.rawValue] }
+            if let states {
+                sql += " AND c.state IN (\(states.map { _ in "?" }.joined(separator: ", ")))"
+                arguments += StatementArguments(states.map(\.rawValue).sorted())
+            }
             if let protected { sql += " AND c.protected_customer = ?"; arguments += [protected.rawValue] }
             sql += " ORDER BY c.household_id LIMIT ?"
             arguments += [limit]
             return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
-                StoredCase(id: row["household_id"], key: row["key"], householdCase: CaseWriter.householdCase(row))
+                StoredCase(id: row["household_id"], key: row["key"], householdCase: CaseWriter.householdCase(row),
+                           contacts: ContactHistory(lastContactOn: (row["last_contact_on"] as String?).flatMap { CalendarDate(iso: $0) },
+                                                    lastReachedOn: (row["last_reached_on"] as String?).flatMap { CalendarDate(iso: $0) }))
             }
         }
     }

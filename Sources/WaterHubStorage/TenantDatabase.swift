@@ -101,6 +101,27 @@ public final class TenantDatabase: Sendable {
         migrator.registerMigration("v3: purge marks") { db in
             try db.execute(sql: "ALTER TABLE household ADD COLUMN purged_at TEXT")
         }
+        migrator.registerMigration("v4: contacts") { db in
+            // What the town records back. Codes are CHECKed against the canonical lists so that
+            // the cell's statistics (reach rate per method) can count them; the role is a code,
+            // never a name; the idempotency key makes a retried POST record nothing new.
+            try db.execute(sql: """
+                CREATE TABLE contact (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    household_id INTEGER NOT NULL REFERENCES household(id),
+                    contact_date TEXT NOT NULL CHECK (contact_date GLOB '[0-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9]'),
+                    method TEXT NOT NULL CHECK (method IN (\(ContactMethod.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", ")))),
+                    outcome TEXT NOT NULL CHECK (outcome IN (\(ContactOutcome.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", ")))),
+                    role TEXT NOT NULL CHECK (length(role) BETWEEN 2 AND 40 AND role NOT GLOB '*[^a-z0-9_]*'),
+                    next_step TEXT CHECK (length(next_step) <= 500),
+                    idempotency_key TEXT NOT NULL UNIQUE CHECK (length(idempotency_key) BETWEEN 1 AND 200),
+                    request_hash BLOB NOT NULL,
+                    token_id TEXT NOT NULL,
+                    recorded_at TEXT NOT NULL
+                ) STRICT;
+                CREATE INDEX contact_by_household ON contact(household_id, contact_date);
+                """)
+        }
         return migrator
     }()
 

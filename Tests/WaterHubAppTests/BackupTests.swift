@@ -28,7 +28,7 @@ import WaterHubTestSupport
         let directory = TemporaryDirectory("backup")
         let hub = try await loadedHub(directory)
         let (token, _) = try hub.ledger.issueToken(tenant: "11002", scope: .read)
-        let app = buildApplication(hub: hub, host: "127.0.0.1", port: 0)
+        let app = try buildApplication(hub: hub, host: "127.0.0.1", port: 0)
         let backupFolder = "\(directory.path)/backup"
         let pulls = try await app.test(.live) { client in
             try await withThrowingTaskGroup(of: Int.self) { group in

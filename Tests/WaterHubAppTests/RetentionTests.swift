@@ -62,7 +62,12 @@ import WaterHubTestSupport
         _ = try await hub.fetchAll()
         let antwerpen = try #require(try await hub.registry.database("11002"))
         let key = try #require(try await antwerpen.cases(limit: 1).first?.key)
+        let visit = Contact(date: .day("2026-11-20"), method: .homeVisitAnnounced, outcome: .reached, role: "social_worker", nextStep: "budget plan")
+        _ = try await antwerpen.record(visit, household: key, idempotencyKey: "erase-1", tokenID: "t")
         let counts = try await hub.erase(tenant: "11002", household: key)
+        let contacts = try await antwerpen.contacts(limit: 10)
+        #expect(contacts.count == 1 && contacts[0].contact.nextStep == nil && contacts[0].contact.method == .homeVisitAnnounced,
+                "the contact stays (for the statistics) without its free text")
         #expect(counts.households == 1 && counts.events >= 1)
         let events = try await antwerpen.events(after: 0, limit: 1000)
         #expect(events.filter { $0.household == key }.allSatisfy { $0.event.name == nil && $0.event.phone == nil })

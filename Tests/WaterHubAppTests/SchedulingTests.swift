@@ -31,7 +31,7 @@ final class TestClock: Sendable {
             source.fetch.graceDays = 2
             let hub = try makeHub(sources: [source], directory: directory, now: { clock.now })
             _ = try await hub.fetchAll()
-            let app = buildApplication(hub: hub)
+            let app = try buildApplication(hub: hub)
 
             clock.advance(days: 8.9)
             #expect(hub.overdueSources().isEmpty)

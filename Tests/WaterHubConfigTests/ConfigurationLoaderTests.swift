@@ -52,6 +52,56 @@ import WaterHubTestSupport
         #expect(issue?.message.contains("did you mean \"port\"") == true)
     }
 
+    @Test func theAPIAndFollowUpKeysAreReadAndChecked() throws {
+        let hub = """
+            listen:
+              port: 8080
+              tls_certificate: missing-cert.pem
+            api:
+              requests_per_minute: 0
+              max_body_bytes: 2048
+            aftercare:
+              outreach_states: [disconnected, gone]
+              months_after_reconnection: 3
+              suggest_waterscan: maybe
+            contacts:
+              roles: [social_worker, Voornaam Achternaam]
+            tenants:
+              - nis: "11002"
+            """
+        let found = issues(replacing: "hub.yaml", with: hub)
+        func issue(_ key: String) -> ConfigIssue? { found.first { $0.key == key } }
+        #expect(issue("listen.tls_certificate")?.message.contains("tls_key") == true)
+        #expect(issue("listen.tls_certificate")?.line == 3)
+        #expect(issue("api.requests_per_minute")?.line == 5)
+        #expect(issue("aftercare.outreach_states")?.message.contains("\"gone\" is not a case state") == true)
+        #expect(issue("aftercare.suggest_waterscan")?.line == 10)
+        #expect(issue("contacts.roles")?.message.contains("\"Voornaam Achternaam\"") == true)
+        #expect(found.count == 5)
+
+        let (directory, path) = configuration(replacing: "hub.yaml", with: """
+            api: {requests_per_minute: 60, max_body_bytes: 2048}
+            aftercare: {outreach_states: [disconnected, limited], months_after_reconnection: 3, suggest_waterscan: false}
+            contacts: {roles: [social_worker, budget_coach]}
+            tenants:
+              - nis: "11002"
+            """)
+        defer { _ = directory }
+        let configuration = try ConfigurationLoader.load(directory: path)
+        #expect(configuration.api.requestsPerMinute == 60 && configuration.api.maxBodyBytes == 2048)
+        #expect(configuration.aftercare.outreachStates == [.disconnected, .limited])
+        #expect(configuration.aftercare.monthsAfterReconnection == 3 && !configuration.aftercare.suggestWaterscanForProtected)
+        #expect(configuration.contactRoles == ["social_worker", "budget_coach"])
+        #expect(configuration.tls == nil)
+    }
+
+    @Test func theDemoConfigurationHasTheDocumentedDefaults() throws {
+        let configuration = try ConfigurationLoader.load(directory: Repository.config)
+        #expect(configuration.api == APILimits())
+        #expect(configuration.aftercare == AftercareRules())
+        #expect(configuration.contactRoles == ContactRole.defaults)
+    }
+
     @Test func aMergedTownsOldCodeAsTenantSaysWhichCodeToUse() {
         let found = issues(replacing: "hub.yaml", with: """
             tenants:

@@ -1,0 +1,61 @@
+import Foundation
+import NIOCore
+import Testing
+@testable import WaterHubAPI
+import WaterHubCore
+
+@Suite struct EncodingTests {
+    @Test func csvQuotesOnlyWhatMustBeQuoted() {
+        var csv = CSVWriter(buffer: ByteBuffer())
+        csv.begin(header: ["a", "b"])
+        csv.field("plain")
+        csv.field("semi;colon \"quoted\"\nnext line")
+        csv.field(nil as String?)
+        csv.field(Int64(42))
+        csv.endRow()
+        let text = String(buffer: csv.buffer)
+        #expect(Array(text.utf8.prefix(3)) == [0xEF, 0xBB, 0xBF])
+        #expect(text.dropFirst() == "a;b\r\nplain;\"semi;colon \"\"quoted\"\"\nnext line\";;42\r\n")
+    }
+
+    /// A cell a spreadsheet would run as a formula gets a leading quote; numbers and phone numbers stay.
+    @Test(arguments: [("=HYPERLINK(\"x\")", "'=HYPERLINK(\"x\")"), ("@SUM(A1)", "'@SUM(A1)"), ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+                      ("-2+3", "'-2+3"), ("+32 475 12 34 56", "+32 475 12 34 56"), ("-12.50", "-12.50"), ("Kerkstraat", "Kerkstraat")])
+    func formulasAreNeutralised(input: String, written: String) {
+        #expect(CSVWriter.neutralised(input) == written)
+    }
+
+    @Test func amountsAreBelgian() {
+        #expect(EuroAmount.text(123_456) == "1234,56")
+        #expect(EuroAmount.text(5) == "0,05")
+        #expect(EuroAmount.text(nil) == nil)
+        #expect(EuroAmount.display(123_456_789) == "1.234.567,89")
+        #expect(EuroAmount.display(99_900) == "999,00")
+        #expect(EuroAmount.display(100_000) == "1.000,00")
+    }
+
+    @Test func aCursorBelongsToOneList() {
+        for position: Int64 in [0, 1, 17, 1 << 40] {
+            #expect(Cursor.decode(Cursor.encode(position, in: .cases), in: .cases) == position)
+            #expect(Cursor.decode(Cursor.encode(position, in: .cases), in: .events) == nil)
+        }
+        #expect(Cursor.decode("ZTEuLTE") == nil, "e1.-1")
+        #expect(Cursor.decode("ZTEuMQ==") == nil, "padding is not ours")
+        #expect(Cursor.decode(String(repeating: "A", count: 41)) == nil)
+    }
+
+    @Test func aTokensBucketRefillsEvenly() {
+        let limiter = RateLimiter(requestsPerMinute: 60)
+        let start = Date(timeIntervalSince1970: 1_800_000_000)
+        for _ in 0..<60 { #expect(limiter.take("t", at: start) == nil) }
+        #expect(limiter.take("t", at: start) == 1)
+        #expect(limiter.take("other", at: start) == nil)
+        #expect(limiter.take("t", at: start.addingTimeInterval(1)) == nil)
+        #expect(limiter.take("t", at: start.addingTimeInterval(1)) == 1)
+    }
+
+    @Test func htmlIsEscaped() {
+        #expect(HTML.escape("<script>\"x\" & 'y'</script>") == "&lt;script&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/script&gt;")
+        #expect(HTML.dutchDate(.init(year: 2026, month: 11, day: 2)!) == "2 november 2026")
+    }
+}
