@@ -302,34 +302,59 @@ extension Hub {
 
     /// Applies a routed batch to each town that does not have it yet, one transaction per town.
     func apply(batchID: Int64, sha256: String) async throws {
-        let spoolFolder = directory.spool(batch: batchID)
-        for (nisCode, expected) in try ledger.pendingTenants(batchID: batchID).sorted(by: { $0.key < $1.key }) {
-            guard let database = try await registry.database(nisCode) else {
-                logger.error("batch \(batchID) has events for \(nisCode), which is no longer a tenant; left pending")
-                continue
-            }
-            let spool = "\(spoolFolder)/\(nisCode).spool"
-            func applySpool() throws -> TenantDatabase.ApplyResult {
-                try database.apply(batchID: batchID, fileSHA256: sha256, spool: spool, expectedCount: expected, recordedAt: now())
-            }
-            let result: TenantDatabase.ApplyResult
-            do {
-                result = try applySpool()
-            } catch let error as StorageError where error.code == .damagedFile || error.code == .inconsistent {
-                // Spools are not forced to disk: one lost or cut short by a power failure is
-                // written again from the archived file, if that gives exactly what was routed.
-                logger.warning("the spool of batch \(batchID) for \(nisCode) is missing or damaged; regenerating it from the raw file")
-                try regenerateSpools(batchID: batchID)
-                result = try applySpool()
-            }
-            try ledger.markApplied(batchID: batchID, tenant: nisCode, at: now())
-            logger.debug("applied", metadata: ["tenant": "\(nisCode)", "stored": "\(result.stored)", "unchanged": "\(result.unchanged)",
-                                               "already": "\(result.alreadyApplied)"])
+        do {
+            try await applyConcurrently(batchID: batchID, sha256: sha256)
+        } catch let error as StorageError where error.code == .damagedFile || error.code == .inconsistent {
+            // Spools are not forced to disk: one lost or cut short by a power failure is written
+            // again from the archived file, if that gives exactly what was routed. Regenerating
+            // rewrites every spool of the batch, so it happens between applies, not during one.
+            logger.warning("a spool of batch \(batchID) is missing or damaged (\(error)); regenerating the batch's spools from the raw file")
+            try regenerateSpools(batchID: batchID)
+            try await applyConcurrently(batchID: batchID, sha256: sha256)
         }
         if try ledger.pendingTenants(batchID: batchID).isEmpty {
-            try? FileManager.default.removeItem(atPath: spoolFolder)
+            try? FileManager.default.removeItem(atPath: directory.spool(batch: batchID))
         }
     }
+
+    /// Applies a routed batch to each town that does not have it yet, two towns at a time (they
+    /// are separate files), one transaction per town; marks them applied in the ledger in groups.
+    private func applyConcurrently(batchID: Int64, sha256: String) async throws {
+        let spoolFolder = directory.spool(batch: batchID)
+        let pending = try ledger.pendingTenants(batchID: batchID).sorted { $0.key < $1.key }
+        let recordedAt = now()
+        var applied: [String] = []
+        try await withThrowingTaskGroup(of: String?.self) { group in
+            var queue = pending.makeIterator()
+            func startNext() {
+                guard let (nisCode, expected) = queue.next() else { return }
+                group.addTask {
+                    guard let database = try await self.registry.database(nisCode) else {
+                        self.logger.error("batch \(batchID) has events for \(nisCode), which is no longer a tenant; left pending")
+                        return nil
+                    }
+                    let result = try await database.apply(batchID: batchID, fileSHA256: sha256, spool: "\(spoolFolder)/\(nisCode).spool",
+                                                          expectedCount: expected, recordedAt: recordedAt)
+                    self.logger.debug("applied", metadata: ["tenant": "\(nisCode)", "stored": "\(result.stored)",
+                                                            "unchanged": "\(result.unchanged)", "already": "\(result.alreadyApplied)"])
+                    return nisCode
+                }
+            }
+            for _ in 0..<Hub.applyConcurrency { startNext() }
+            while let finished = try await group.next() {
+                if let finished { applied.append(finished) }
+                if applied.count >= 32 {
+                    try ledger.markApplied(batchID: batchID, tenants: applied, at: now())
+                    applied.removeAll()
+                }
+                startNext()
+            }
+        }
+        if !applied.isEmpty { try ledger.markApplied(batchID: batchID, tenants: applied, at: now()) }
+    }
+
+    /// How many town files a batch is applied to at the same time.
+    static let applyConcurrency = 2
 
     /// Routes a batch's archived file again into fresh spools, and checks that every town gets
     /// exactly the events the ledger recorded when it was first routed.

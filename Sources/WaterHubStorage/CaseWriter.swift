@@ -31,7 +31,8 @@ struct CaseWriter {
                        "event_count", "state_date", "state_seq", "amount_date", "amount_seq", "protected_date", "protected_seq"]
             + CaseColumns.steps
         upsert = try db.cachedStatement(sql: """
-            INSERT OR REPLACE INTO household_case (\(columns.joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))
+            INSERT INTO household_case (\(columns.joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))
+            ON CONFLICT (household_id) DO UPDATE SET \(columns.dropFirst().map { "\($0) = excluded.\($0)" }.joined(separator: ", "))
             """)
         delete = try db.cachedStatement(sql: "DELETE FROM household_case WHERE household_id = ?")
         currentEvents = try db.cachedStatement(sql: """

@@ -97,10 +97,19 @@ extension Ledger {
 
     /// Records that a batch was applied to a town; closes the batch when every town has it.
     public func markApplied(batchID: Int64, tenant: String, at date: Date = Date()) throws {
+        try markApplied(batchID: batchID, tenants: [tenant], at: date)
+    }
+
+    /// Records that a batch was applied to these towns, in one transaction. The ledger may lag
+    /// behind the town files after a crash, never run ahead of them: a town that already has a
+    /// batch answers so when it is applied again, and is marked then.
+    public func markApplied(batchID: Int64, tenants: [String], at date: Date = Date()) throws {
         let stamp = StorageConfiguration.timestamp(date)
         try pool.write { db in
-            try db.execute(sql: "UPDATE batch_tenant SET applied_at = ? WHERE batch_id = ? AND tenant = ? AND applied_at IS NULL",
-                           arguments: [stamp, batchID, tenant])
+            for tenant in tenants {
+                try db.execute(sql: "UPDATE batch_tenant SET applied_at = ? WHERE batch_id = ? AND tenant = ? AND applied_at IS NULL",
+                               arguments: [stamp, batchID, tenant])
+            }
             let pending = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM batch_tenant WHERE batch_id = ? AND applied_at IS NULL", arguments: [batchID]) ?? 0
             if pending == 0 {
                 try db.execute(sql: "UPDATE batch SET status = 'applied', finished_at = ? WHERE id = ? AND status = 'routed'", arguments: [stamp, batchID])

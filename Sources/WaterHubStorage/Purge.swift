@@ -36,7 +36,7 @@ extension TenantDatabase {
     /// is not a household of this town.
     public func erase(householdKey: String, at date: Date = Date()) throws -> PurgeCounts? {
         try pool.write { db in
-            guard let household = try Int64.fetchOne(db, sql: "SELECT id FROM household WHERE key = ?", arguments: [householdKey]) else {
+            guard let household = try householdID(householdKey, in: db) else {
                 return nil
             }
             return try purge([household], in: db, at: date)
@@ -51,7 +51,7 @@ extension TenantDatabase {
             """)
         let clearCase = try db.cachedStatement(sql: "UPDATE household_case SET amount_due_cents = NULL WHERE household_id = ?")
         let clearContacts = try db.cachedStatement(sql: "UPDATE contact SET next_step = NULL WHERE household_id = ?")
-        let markHousehold = try db.cachedStatement(sql: "UPDATE household SET identifier = 'purged:' || key, purged_at = ? WHERE id = ?")
+        let markHousehold = try db.cachedStatement(sql: "UPDATE household SET identifier = 'purged:' || id, purged_at = ? WHERE id = ?")
         for household in households {
             try clearEvents.execute(arguments: [household])
             counts.events += db.changesCount

@@ -35,9 +35,9 @@ extension TenantDatabase {
         return try await pool.write { db in
             if let existing = try Row.fetchOne(db, sql: "SELECT id, request_hash FROM contact WHERE idempotency_key = ?", arguments: [idempotencyKey]) {
                 guard (existing["request_hash"] as Data) == requestHash else { return .keyReused }
-                return try TenantDatabase.contact(id: existing["id"], in: db).map(ContactRecording.replayed) ?? .keyReused
+                return try self.contact(id: existing["id"], in: db).map(ContactRecording.replayed) ?? .keyReused
             }
-            guard let household = try Int64.fetchOne(db, sql: "SELECT id FROM household WHERE key = ?", arguments: [key]) else {
+            guard let household = try householdID(key, in: db) else {
                 return .unknownHousehold
             }
             try db.execute(sql: """
@@ -46,7 +46,7 @@ extension TenantDatabase {
                 """, arguments: [household, contact.date.iso, contact.method.rawValue, contact.outcome.rawValue, contact.role,
                                  contact.nextStep, idempotencyKey, requestHash, tokenID, StorageConfiguration.timestamp(date)])
             let id = db.lastInsertedRowID
-            return try TenantDatabase.contact(id: id, in: db).map(ContactRecording.recorded) ?? .unknownHousehold
+            return try self.contact(id: id, in: db).map(ContactRecording.recorded) ?? .unknownHousehold
         }
     }
 
@@ -54,7 +54,7 @@ extension TenantDatabase {
     public func contacts(afterID: Int64 = 0, limit: Int) async throws -> [StoredContact] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "\(TenantDatabase.contactQuery) WHERE k.id > ? ORDER BY k.id LIMIT ?", arguments: [afterID, limit])
-                .compactMap(TenantDatabase.storedContact)
+                .compactMap(storedContact)
         }
     }
 
@@ -64,18 +64,18 @@ extension TenantDatabase {
     }
 
     private static let contactQuery = """
-        SELECT k.id, h.key, k.contact_date, k.method, k.outcome, k.role, k.next_step, k.recorded_at
-        FROM contact k JOIN household h ON h.id = k.household_id
+        SELECT k.id, k.household_id, k.contact_date, k.method, k.outcome, k.role, k.next_step, k.recorded_at
+        FROM contact k
         """
 
-    private static func contact(id: Int64, in db: Database) throws -> StoredContact? {
-        try Row.fetchOne(db, sql: "\(contactQuery) WHERE k.id = ?", arguments: [id]).flatMap(storedContact)
+    private func contact(id: Int64, in db: Database) throws -> StoredContact? {
+        try Row.fetchOne(db, sql: "\(TenantDatabase.contactQuery) WHERE k.id = ?", arguments: [id]).flatMap(storedContact)
     }
 
-    private static func storedContact(_ row: Row) -> StoredContact? {
+    private func storedContact(_ row: Row) -> StoredContact? {
         guard let date = CalendarDate(iso: row[2] as String), let method = ContactMethod(rawValue: row[3]),
               let outcome = ContactOutcome(rawValue: row[4]) else { return nil }
-        return StoredContact(id: row[0], household: row[1],
+        return StoredContact(id: row[0], household: keys.encode(row[1]),
                              contact: Contact(date: date, method: method, outcome: outcome, role: row[5], nextStep: row[6]),
                              recordedAt: StorageConfiguration.date(fromTimestamp: row[7]) ?? Date(timeIntervalSince1970: 0))
     }

@@ -26,7 +26,7 @@ public struct StoredEvent: Sendable, Hashable {
 
 extension TenantDatabase {
     static let eventColumns = """
-        e.seq, e.version, e.is_current, h.key, e.source, e.source_event_id, e.type, e.event_date, e.customer_number,
+        e.seq, e.version, e.is_current, e.household_id, e.source, e.source_event_id, e.type, e.event_date, e.customer_number,
         e.connection_id, e.name, e.street, e.house_number, e.box, e.postal_code, e.municipality, e.nis_code, e.phone,
         e.email, e.amount_due_cents, e.protected_customer, e.note, e.batch_id, e.file_sha256, e.line
         """
@@ -42,10 +42,10 @@ extension TenantDatabase {
         try await pool.read { db in
             let (condition, arguments) = filter.sql
             let statement = try db.cachedStatement(sql: """
-                SELECT \(TenantDatabase.eventColumns) FROM event e JOIN household h ON h.id = e.household_id
+                SELECT \(TenantDatabase.eventColumns) FROM event e
                 WHERE e.seq > ? AND e.seq <= ?\(condition) ORDER BY e.seq LIMIT ?
                 """)
-            return try Row.fetchAll(statement, arguments: [seq, end] + arguments + [limit]).map(TenantDatabase.storedEvent)
+            return try Row.fetchAll(statement, arguments: [seq, end] + arguments + [limit]).map(storedEvent)
         }
     }
 
@@ -72,11 +72,11 @@ extension TenantDatabase {
     /// not a household of this town.
     public func events(ofHousehold key: String) async throws -> [StoredEvent]? {
         try await pool.read { db in
-            guard let household = try Int64.fetchOne(db, sql: "SELECT id FROM household WHERE key = ?", arguments: [key]) else { return nil }
+            guard let household = try householdID(key, in: db) else { return nil }
             return try Row.fetchAll(db, sql: """
-                SELECT \(TenantDatabase.eventColumns) FROM event e JOIN household h ON h.id = e.household_id
+                SELECT \(TenantDatabase.eventColumns) FROM event e
                 WHERE e.household_id = ? ORDER BY e.event_date, e.seq
-                """, arguments: [household]).map(TenantDatabase.storedEvent)
+                """, arguments: [household]).map(storedEvent)
         }
     }
 
@@ -86,12 +86,12 @@ extension TenantDatabase {
         try await pool.read { db in
             let steps = EventType.allCases.map { "WHEN '\($0.rawValue)' THEN \($0.stepOrder)" }.joined(separator: " ")
             return try Row.fetchAll(db, sql: """
-                SELECT \(TenantDatabase.eventColumns), c.state FROM event e JOIN household h ON h.id = e.household_id
+                SELECT \(TenantDatabase.eventColumns), c.state FROM event e
                 LEFT JOIN household_case c ON c.household_id = e.household_id
                 WHERE e.is_current = 1 AND e.event_date BETWEEN ? AND ?
                 ORDER BY CASE e.type \(steps) END, e.event_date, e.seq
                 """, arguments: [start.iso, end.iso]).map { row in
-                (TenantDatabase.storedEvent(row), (row[25] as String?).flatMap(CaseState.init(rawValue:)))
+                (storedEvent(row), (row[25] as String?).flatMap(CaseState.init(rawValue:)))
             }
         }
     }
@@ -101,14 +101,14 @@ extension TenantDatabase {
         try pool.read { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM event") ?? 0 }
     }
 
-    static func storedEvent(_ row: Row) -> StoredEvent {
+    func storedEvent(_ row: Row) -> StoredEvent {
         let event = Event(
             source: row[4], sourceEventID: row[5], type: EventType(rawValue: row[6]) ?? .lacRequest,
             eventDate: CalendarDate(iso: row[7] as String) ?? CalendarDate(year: 1970, month: 1, day: 1)!,
             customerNumber: row[8], connectionID: row[9], name: row[10], street: row[11], houseNumber: row[12], box: row[13],
             postalCode: row[14], municipality: row[15], nisCode: row[16], phone: row[17], email: row[18],
             amountDueCents: row[19], protectedCustomer: ProtectedStatus(rawValue: row[20]) ?? .unknown, note: row[21])
-        return StoredEvent(seq: row[0], version: row[1], isCurrent: row[2], household: row[3], event: event,
+        return StoredEvent(seq: row[0], version: row[1], isCurrent: row[2], household: keys.encode(row[3]), event: event,
                            provenance: .init(batchID: row[22], fileSHA256: row[23], line: row[24]))
     }
 }
@@ -158,10 +158,10 @@ extension TenantDatabase {
     public func cases(afterID: Int64 = 0, limit: Int, states: Set<CaseState>? = nil, protected: ProtectedStatus? = nil) async throws -> [StoredCase] {
         try await pool.read { db in
             var sql = """
-                SELECT c.*, h.key,
+                SELECT c.*,
                     (SELECT MAX(contact_date) FROM contact k WHERE k.household_id = c.household_id) AS last_contact_on,
                     (SELECT MAX(contact_date) FROM contact k WHERE k.household_id = c.household_id AND k.outcome = 'reached') AS last_reached_on
-                FROM household_case c JOIN household h ON h.id = c.household_id WHERE c.household_id > ?
+                FROM household_case c WHERE c.household_id > ?
                 """
             var arguments: StatementArguments = [afterID]
             if let states {
@@ -172,7 +172,7 @@ extension TenantDatabase {
             sql += " ORDER BY c.household_id LIMIT ?"
             arguments += [limit]
             return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
-                StoredCase(id: row["household_id"], key: row["key"], householdCase: CaseWriter.householdCase(row),
+                StoredCase(id: row["household_id"], key: keys.encode(row["household_id"]), householdCase: CaseWriter.householdCase(row),
                            contacts: ContactHistory(lastContactOn: (row["last_contact_on"] as String?).flatMap { CalendarDate(iso: $0) },
                                                     lastReachedOn: (row["last_reached_on"] as String?).flatMap { CalendarDate(iso: $0) }))
             }
@@ -183,11 +183,11 @@ extension TenantDatabase {
     public func currentEventsByHousehold() async throws -> [String: [(event: Event, seq: Int64)]] {
         try await pool.read { db in
             let rows = try Row.fetchAll(db, sql: """
-                SELECT \(TenantDatabase.eventColumns) FROM event e JOIN household h ON h.id = e.household_id WHERE e.is_current = 1 ORDER BY e.seq
+                SELECT \(TenantDatabase.eventColumns) FROM event e WHERE e.is_current = 1 ORDER BY e.seq
                 """)
             var result: [String: [(event: Event, seq: Int64)]] = [:]
             for row in rows {
-                let stored = TenantDatabase.storedEvent(row)
+                let stored = storedEvent(row)
                 result[stored.household, default: []].append((stored.event, stored.seq))
             }
             return result

@@ -11,6 +11,8 @@ public final class TenantDatabase: Sendable {
     let pool: DatabasePool
     /// How many cases a batch keeps in memory before writing them back.
     let caseCacheCapacity: Int
+    /// Household ids to opaque keys and back.
+    let keys: HouseholdKeyCodec
 
     /// Opens (creating when missing) and migrates the town file; refuses a file from a newer WaterHub.
     public init(tenant: Tenant, path: String, caseCacheCapacity: Int = 20_000) throws {
@@ -21,6 +23,16 @@ public final class TenantDatabase: Sendable {
         // A hub may hold hundreds of town files open: each connection keeps a small page cache.
         pool = try DatabasePool(path: path, configuration: StorageConfiguration.databaseConfiguration(label: "tenant-\(tenant.nisCode)", cacheKiB: 512))
         try StorageConfiguration.migrate(pool, with: TenantDatabase.migrator, file: path)
+        guard let secret = try pool.read({ db in try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE name = 'household_key_secret'") }) else {
+            throw StorageError(.damagedFile, "\(path) has no household key secret")
+        }
+        keys = HouseholdKeyCodec(secret: secret)
+    }
+
+    /// The household id of a key, when the key belongs to a household of this town.
+    func householdID(_ key: String, in db: Database) throws -> Int64? {
+        guard let id = keys.decode(key) else { return nil }
+        return try Int64.fetchOne(db, sql: "SELECT id FROM household WHERE id = ?", arguments: [id])
     }
 
     static let migrator: DatabaseMigrator = {
@@ -122,6 +134,31 @@ public final class TenantDatabase: Sendable {
                 CREATE INDEX contact_by_household ON contact(household_id, contact_date);
                 """)
         }
+        migrator.registerMigration("v5: computed household keys") { db in
+            // The key becomes a keyed permutation of the row id (HouseholdKeyCodec) instead of a
+            // stored random text: no unique index to maintain per new household, no random
+            // numbers, and reads need no join to show it. The secret stays in this file, so a
+            // backup restores the same keys. Cases are listed by household, not by state.
+            var secret = [UInt8](repeating: 0, count: 32)
+            var generator = SystemRandomNumberGenerator()
+            for index in secret.indices { secret[index] = UInt8.random(in: 0...255, using: &generator) }
+            try db.execute(sql: """
+                CREATE TABLE meta (name TEXT PRIMARY KEY, value BLOB NOT NULL) STRICT;
+                CREATE TABLE household_v5 (
+                    id INTEGER PRIMARY KEY,
+                    source TEXT NOT NULL,
+                    kind TEXT NOT NULL CHECK (kind IN ('customer', 'connection')),
+                    identifier TEXT NOT NULL,
+                    purged_at TEXT,
+                    UNIQUE (source, kind, identifier)
+                ) STRICT;
+                INSERT INTO household_v5 (id, source, kind, identifier, purged_at) SELECT id, source, kind, identifier, purged_at FROM household;
+                DROP TABLE household;
+                ALTER TABLE household_v5 RENAME TO household;
+                DROP INDEX IF EXISTS case_by_state;
+                """)
+            try db.execute(sql: "INSERT INTO meta (name, value) VALUES ('household_key_secret', ?)", arguments: [Data(secret)])
+        }
         return migrator
     }()
 
@@ -160,38 +197,47 @@ public final class TenantDatabase: Sendable {
     }
 
     /// Applies a batch straight from its spool file (the ingest's path): the same transaction,
-    /// reading each event in place.
+    /// reading each event in place, on the database's own writer queue (so an ingest never
+    /// blocks the threads that serve the API).
     public func apply(batchID: Int64, fileSHA256: String, spool path: String, expectedCount: Int,
-                      recordedAt: Date = Date()) throws -> ApplyResult {
-        var reader = try SpoolReader(path: path)
-        return try apply(batchID: batchID, fileSHA256: fileSHA256, expectedCount: expectedCount, recordedAt: recordedAt) { writer in
-            var ranges: [Range<Int>?] = []
-            var count = 0
-            while try reader.withNextEvent(ranges: &ranges, { try writer.write($0) }) != nil { count += 1 }
-            if reader.damaged { throw StorageError(.damagedFile, "the spool \(path) is cut short") }
-            return count
+                      recordedAt: Date = Date()) async throws -> ApplyResult {
+        try await pool.write { db in
+            var reader = try SpoolReader(path: path)
+            return try self.apply(in: db, batchID: batchID, fileSHA256: fileSHA256, expectedCount: expectedCount, recordedAt: recordedAt) { writer in
+                var ranges: [Range<Int>?] = []
+                var count = 0
+                while try reader.withNextEvent(ranges: &ranges, { try writer.write($0) }) != nil { count += 1 }
+                if reader.damaged { throw StorageError(.damagedFile, "the spool \(path) is cut short") }
+                return count
+            }
         }
     }
 
     private func apply(batchID: Int64, fileSHA256: String, expectedCount: Int?, recordedAt: Date,
                        writeAll: (inout EventWriter) throws -> Int) throws -> ApplyResult {
         try pool.write { db in
-            if let row = try Row.fetchOne(db, sql: "SELECT events_in, events_stored, events_unchanged FROM applied_batch WHERE batch_id = ?",
-                                          arguments: [batchID]) {
-                return ApplyResult(alreadyApplied: true, eventsIn: row[0], stored: row[1], unchanged: row[2])
-            }
-            let stamp = StorageConfiguration.timestamp(recordedAt)
-            var writer = try EventWriter(db: db, batchID: batchID, fileSHA256: fileSHA256, recordedAt: stamp, caseCacheCapacity: caseCacheCapacity)
-            let count = try writeAll(&writer)
-            try writer.finish()
-            if let expectedCount, expectedCount != count {
-                throw StorageError(.inconsistent, "batch \(batchID) for \(tenant.nisCode) should hold \(expectedCount) events but its spool gave \(count); nothing was written")
-            }
-            let result = ApplyResult(alreadyApplied: false, eventsIn: count, stored: writer.stored, unchanged: count - writer.stored)
-            try db.execute(sql: "INSERT INTO applied_batch (batch_id, events_in, events_stored, events_unchanged, applied_at) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [batchID, result.eventsIn, result.stored, result.unchanged, stamp])
-            return result
+            try apply(in: db, batchID: batchID, fileSHA256: fileSHA256, expectedCount: expectedCount, recordedAt: recordedAt, writeAll: writeAll)
         }
+    }
+
+    /// The body of every apply: inside the caller's write transaction.
+    private func apply(in db: Database, batchID: Int64, fileSHA256: String, expectedCount: Int?, recordedAt: Date,
+                       writeAll: (inout EventWriter) throws -> Int) throws -> ApplyResult {
+        if let row = try Row.fetchOne(db, sql: "SELECT events_in, events_stored, events_unchanged FROM applied_batch WHERE batch_id = ?",
+                                      arguments: [batchID]) {
+            return ApplyResult(alreadyApplied: true, eventsIn: row[0], stored: row[1], unchanged: row[2])
+        }
+        let stamp = StorageConfiguration.timestamp(recordedAt)
+        var writer = try EventWriter(db: db, batchID: batchID, fileSHA256: fileSHA256, recordedAt: stamp, caseCacheCapacity: caseCacheCapacity)
+        let count = try writeAll(&writer)
+        try writer.finish()
+        if let expectedCount, expectedCount != count {
+            throw StorageError(.inconsistent, "batch \(batchID) for \(tenant.nisCode) should hold \(expectedCount) events but its spool gave \(count); nothing was written")
+        }
+        let result = ApplyResult(alreadyApplied: false, eventsIn: count, stored: writer.stored, unchanged: count - writer.stored)
+        try db.execute(sql: "INSERT INTO applied_batch (batch_id, events_in, events_stored, events_unchanged, applied_at) VALUES (?, ?, ?, ?, ?)",
+                       arguments: [batchID, result.eventsIn, result.stored, result.unchanged, stamp])
+        return result
     }
 
     /// Whether a batch has been applied to this town.
@@ -262,7 +308,7 @@ struct EventWriter {
         findLatest = try db.cachedStatement(sql: "SELECT seq, version, content_hash, household_id FROM event WHERE source = ? AND source_event_id = ? ORDER BY version DESC LIMIT 1")
         supersede = try db.cachedStatement(sql: "UPDATE event SET is_current = 0 WHERE seq = ?")
         findHousehold = try db.cachedStatement(sql: "SELECT id FROM household WHERE source = ? AND kind = ? AND identifier = ?")
-        insertHousehold = try db.cachedStatement(sql: "INSERT INTO household (key, source, kind, identifier) VALUES (?, ?, ?, ?)")
+        insertHousehold = try db.cachedStatement(sql: "INSERT INTO household (source, kind, identifier) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
         cases = try CaseWriter(db: db, capacity: caseCacheCapacity)
         // The batch's constants are bound once; SQLite keeps bindings across resets.
         for statement in [insertNew, insertVersion] {
@@ -344,14 +390,18 @@ struct EventWriter {
     /// The household's row id, and whether this write created it.
     private mutating func household(_ key: HouseholdKey) throws -> (Int64, isNew: Bool) {
         if let id = households[key] { return (id, false) }
-        if let existing = try Int64.fetchOne(findHousehold, arguments: [key.source, key.kind.rawValue, key.identifier]) {
-            households[key] = existing
-            return (existing, false)
+        // Most households in a batch are new: try the insert first, look up only on a conflict.
+        try insertHousehold.execute(arguments: [key.source, key.kind.rawValue, key.identifier])
+        if db.changesCount > 0 {
+            let id = db.lastInsertedRowID
+            households[key] = id
+            return (id, true)
         }
-        try insertHousehold.execute(arguments: [OpaqueKey.random(), key.source, key.kind.rawValue, key.identifier])
-        let id = db.lastInsertedRowID
-        households[key] = id
-        return (id, true)
+        guard let existing = try Int64.fetchOne(findHousehold, arguments: [key.source, key.kind.rawValue, key.identifier]) else {
+            throw StorageError(.inconsistent, "household of \(key.source) conflicts but cannot be found")
+        }
+        households[key] = existing
+        return (existing, false)
     }
 }
 

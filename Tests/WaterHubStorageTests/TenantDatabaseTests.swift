@@ -56,7 +56,14 @@ import WaterHubTestSupport
         _ = try database.apply(batchID: 1, fileSHA256: "a", events: [event("E1"), event("E2", customer: "C2"), event("E3")])
         let keys = try await database.events(after: 0, limit: 10).map(\.household)
         #expect(keys[0] == keys[2] && keys[0] != keys[1])
-        #expect(!keys[0].contains("C1") && keys[0].count == 16)
+        #expect(!keys[0].contains("C1") && keys[0].count == 13)
+        // A key stands for its household in this town only: another town's file has another secret.
+        let other = try TenantDatabase(tenant: Tenant(nisCode: "11002", name: "Antwerpen"), path: "\(directory.path)/11002-antwerpen.sqlite")
+        _ = try other.apply(batchID: 1, fileSHA256: "a", events: [event("E1"), event("E2", customer: "C2"), event("E3")])
+        let otherKeys = try await other.events(after: 0, limit: 10).map(\.household)
+        #expect(Set(otherKeys).isDisjoint(with: keys))
+        #expect(try await other.events(ofHousehold: keys[0]) == nil)
+        #expect(try await database.events(ofHousehold: keys[0])?.count == 2)
     }
 
     /// Cases kept incrementally across batches (new events, out-of-order dates, corrections, a

@@ -1,0 +1,68 @@
+import Crypto
+import Foundation
+
+/// Turns a household's row id into its opaque key and back, without storing the key.
+///
+/// The key is a keyed permutation of the 64-bit id (a four-round Feistel network with
+/// HMAC-SHA256 as its round function, keyed by a secret kept in the town file), written in a
+/// 32-letter alphabet. It is stable (the same id always gives the same key), opaque (without
+/// the secret it says nothing about the id or the number of households), and unique (a
+/// permutation), so the database needs no index and no random numbers to find a household by
+/// its key: the key decodes to the id.
+struct HouseholdKeyCodec: Sendable {
+    /// The keyed HMAC state, copied for each round rather than keyed again.
+    private let keyed: HMAC<SHA256>
+    private static let alphabet = Array("abcdefghijkmnpqrstuvwxyz23456789".utf8)
+    private static let values: [UInt8: UInt64] = Dictionary(uniqueKeysWithValues: alphabet.enumerated().map { ($1, UInt64($0)) })
+    /// 13 letters of 5 bits hold the 64 bits.
+    static let length = 13
+
+    init(secret: Data) {
+        self.keyed = HMAC<SHA256>(key: SymmetricKey(data: secret))
+    }
+
+    /// The key of household `id`.
+    func encode(_ id: Int64) -> String {
+        var block = permute(UInt64(bitPattern: id), inverse: false)
+        var letters = [UInt8](repeating: 0, count: HouseholdKeyCodec.length)
+        for index in (0..<HouseholdKeyCodec.length).reversed() {
+            letters[index] = HouseholdKeyCodec.alphabet[Int(block & 31)]
+            block >>= 5
+        }
+        return String(decoding: letters, as: UTF8.self)
+    }
+
+    /// The household id a key stands for, or nil when the text is not a key of this town.
+    func decode(_ key: String) -> Int64? {
+        let bytes = Array(key.utf8)
+        guard bytes.count == HouseholdKeyCodec.length else { return nil }
+        var block: UInt64 = 0
+        for (index, byte) in bytes.enumerated() {
+            guard let value = HouseholdKeyCodec.values[byte] else { return nil }
+            if index == 0 && value > 15 { return nil }        // 13 × 5 = 65 bits: the top one must be 0
+            block = block << 5 | value
+        }
+        let id = Int64(bitPattern: permute(block, inverse: true))
+        return id > 0 ? id : nil
+    }
+
+    private func permute(_ block: UInt64, inverse: Bool) -> UInt64 {
+        var left = UInt32(truncatingIfNeeded: block >> 32), right = UInt32(truncatingIfNeeded: block)
+        let rounds: [UInt8] = inverse ? [3, 2, 1, 0] : [0, 1, 2, 3]
+        for round in rounds {
+            if inverse {
+                (left, right) = (right ^ roundFunction(round, left), left)
+            } else {
+                (left, right) = (right, left ^ roundFunction(round, right))
+            }
+        }
+        return UInt64(left) << 32 | UInt64(right)
+    }
+
+    private func roundFunction(_ round: UInt8, _ half: UInt32) -> UInt32 {
+        let message = [round, UInt8(half >> 24), UInt8(half >> 16 & 0xFF), UInt8(half >> 8 & 0xFF), UInt8(half & 0xFF)]
+        var hmac = keyed
+        hmac.update(data: message)
+        return hmac.finalize().withUnsafeBytes { $0.load(as: UInt32.self) }
+    }
+}
