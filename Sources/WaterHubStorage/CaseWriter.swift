@@ -1,4 +1,5 @@
 import GRDB
+import GRDBSQLite
 import WaterHubCore
 
 /// Column names of the `household_case` table.
@@ -85,16 +86,29 @@ struct CaseWriter {
         try Row.fetchOne(load, arguments: [household]).map(CaseWriter.householdCase)
     }
 
+    /// Upserts one case, binding its values straight into the prepared statement (this runs once
+    /// per household per batch, so it is on the ingest's hot path).
     private func write(_ householdCase: HouseholdCase, household: Int64) throws {
-        var arguments: [(any DatabaseValueConvertible)?] = [
-            household, householdCase.state.rawValue, householdCase.openedOn.iso, householdCase.lastEventOn.iso,
-            householdCase.amountDueCents, householdCase.protectedCustomer.rawValue, householdCase.eventCount,
-            householdCase.stateOrder.date.iso, householdCase.stateOrder.seq,
-            householdCase.amountOrder?.date.iso, householdCase.amountOrder?.seq,
-            householdCase.protectedOrder?.date.iso, householdCase.protectedOrder?.seq,
-        ]
-        for type in EventType.allCases { arguments.append(householdCase.stepDates[type]?.iso) }
-        try upsert.execute(arguments: StatementArguments(arguments))
+        let handle = upsert.sqliteStatement
+        try SQLiteBinding.check(sqlite3_bind_int64(handle, 1, household), db)
+        try SQLiteBinding.text(handle, 2, householdCase.state.rawValue, db)
+        try SQLiteBinding.date(handle, 3, householdCase.openedOn, db)
+        try SQLiteBinding.date(handle, 4, householdCase.lastEventOn, db)
+        try SQLiteBinding.integer(handle, 5, householdCase.amountDueCents, db)
+        try SQLiteBinding.text(handle, 6, householdCase.protectedCustomer.rawValue, db)
+        try SQLiteBinding.integer(handle, 7, Int64(householdCase.eventCount), db)
+        try SQLiteBinding.date(handle, 8, householdCase.stateOrder.date, db)
+        try SQLiteBinding.integer(handle, 9, householdCase.stateOrder.seq, db)
+        try SQLiteBinding.date(handle, 10, householdCase.amountOrder?.date, db)
+        try SQLiteBinding.integer(handle, 11, householdCase.amountOrder?.seq, db)
+        try SQLiteBinding.date(handle, 12, householdCase.protectedOrder?.date, db)
+        try SQLiteBinding.integer(handle, 13, householdCase.protectedOrder?.seq, db)
+        for (offset, type) in EventType.allCases.enumerated() {
+            try SQLiteBinding.date(handle, Int32(14 + offset), householdCase.stepDates[type], db)
+        }
+        let code = sqlite3_step(handle)
+        sqlite3_reset(handle)
+        guard code == SQLITE_DONE else { throw SQLiteBinding.error(code, db) }
     }
 
     /// Reads a case row back.

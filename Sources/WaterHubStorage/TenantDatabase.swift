@@ -19,14 +19,53 @@ public final class TenantDatabase: Sendable {
         self.tenant = tenant
         self.path = path
         self.caseCacheCapacity = caseCacheCapacity
-        StorageConfiguration.createPrivately(path)
+        let isNew = try !FileManager.default.fileExists(atPath: path) && TenantDatabase.copyTemplate(to: path)
         // A hub may hold hundreds of town files open: each connection keeps a small page cache.
         pool = try DatabasePool(path: path, configuration: StorageConfiguration.databaseConfiguration(label: "tenant-\(tenant.nisCode)", cacheKiB: 512))
         try StorageConfiguration.migrate(pool, with: TenantDatabase.migrator, file: path)
+        if isNew {
+            // A copy of the template shares its secret: every town gets its own.
+            try pool.write { db in
+                try db.execute(sql: "UPDATE meta SET value = ? WHERE name = 'household_key_secret'", arguments: [TenantDatabase.newSecret()])
+            }
+        }
         guard let secret = try pool.read({ db in try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE name = 'household_key_secret'") }) else {
             throw StorageError(.damagedFile, "\(path) has no household key secret")
         }
         keys = HouseholdKeyCodec(secret: secret)
+    }
+
+    /// A new town file starts as a copy of a template that has every migration applied: copying
+    /// a small file is much cheaper than running each migration as its own transaction with its
+    /// own fsync, hundreds of times when a hub with hundreds of towns takes its first batch.
+    /// Returns whether this call created the file.
+    private static func copyTemplate(to path: String) throws -> Bool {
+        let folder = (path as NSString).deletingLastPathComponent
+        let template = "\(folder)/.town-template-\(migrator.migrations.count).sqlite"
+        if !FileManager.default.fileExists(atPath: template) {
+            let building = "\(template).\(UUID().uuidString)"
+            StorageConfiguration.createPrivately(building)
+            let queue = try DatabaseQueue(path: building)
+            try migrator.migrate(queue)
+            try queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = WAL") }
+            try queue.close()
+            // Two processes may build it at once: the rename makes one of them win, whole.
+            if rename(building, template) != 0 { try? FileManager.default.removeItem(atPath: building) }
+        }
+        let copy = "\(path).\(UUID().uuidString)"
+        try FileManager.default.copyItem(atPath: template, toPath: copy)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: copy)
+        defer { unlink(copy) }
+        // link() never replaces an existing file: if another process created the town file first,
+        // its file (and whatever it already wrote) stays, and this one opens it.
+        if link(copy, path) == 0 { return true }
+        if errno == EEXIST { return false }
+        throw StorageError(.damagedFile, "cannot create \(path)")
+    }
+
+    static func newSecret() -> Data {
+        var generator = SystemRandomNumberGenerator()
+        return Data((0..<4).flatMap { _ in withUnsafeBytes(of: generator.next()) { Array($0) } })
     }
 
     /// The household id of a key, when the key belongs to a household of this town.
@@ -423,6 +462,30 @@ enum SQLiteBinding {
     static func text(_ handle: SQLiteStatement, _ index: Int32, _ text: String, _ db: Database) throws {
         var text = text
         try text.withUTF8 { try bytes(handle, index, $0, db) }
+    }
+
+    static func integer(_ handle: SQLiteStatement, _ index: Int32, _ value: Int64?, _ db: Database) throws {
+        try check(value.map { sqlite3_bind_int64(handle, index, $0) } ?? sqlite3_bind_null(handle, index), db)
+    }
+
+    /// A date as its `YYYY-MM-DD` text, written on the stack.
+    static func date(_ handle: SQLiteStatement, _ index: Int32, _ date: CalendarDate?, _ db: Database) throws {
+        guard let date else { return try check(sqlite3_bind_null(handle, index), db) }
+        try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 10) { text in
+            func put(_ value: Int, at start: Int, width: Int) {
+                var rest = value
+                for position in (start..<start + width).reversed() {
+                    text[position] = UInt8(0x30 + rest % 10)
+                    rest /= 10
+                }
+            }
+            put(date.year, at: 0, width: 4)
+            text[4] = UInt8(ascii: "-")
+            put(date.month, at: 5, width: 2)
+            text[7] = UInt8(ascii: "-")
+            put(date.day, at: 8, width: 2)
+            try bytes(handle, index, UnsafeBufferPointer(text), db)
+        }
     }
 
     static func check(_ code: Int32, _ db: Database) throws {
