@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import GRDB
 import GRDBSQLite
@@ -19,27 +20,23 @@ public final class TenantDatabase: Sendable {
         self.tenant = tenant
         self.path = path
         self.caseCacheCapacity = caseCacheCapacity
-        let isNew = try !FileManager.default.fileExists(atPath: path) && TenantDatabase.copyTemplate(to: path)
+        if !FileManager.default.fileExists(atPath: path) { try TenantDatabase.copyTemplate(to: path) }
         // A hub may hold hundreds of town files open: each connection keeps a small page cache.
         pool = try DatabasePool(path: path, configuration: StorageConfiguration.databaseConfiguration(label: "tenant-\(tenant.nisCode)", cacheKiB: 512))
         try StorageConfiguration.migrate(pool, with: TenantDatabase.migrator, file: path)
-        if isNew {
-            // A copy of the template shares its secret: every town gets its own.
-            try pool.write { db in
-                try db.execute(sql: "UPDATE meta SET value = ? WHERE name = 'household_key_secret'", arguments: [TenantDatabase.newSecret()])
-            }
-        }
         guard let secret = try pool.read({ db in try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE name = 'household_key_secret'") }) else {
             throw StorageError(.damagedFile, "\(path) has no household key secret")
         }
-        keys = HouseholdKeyCodec(secret: secret)
+        // The file's secret is random per hub (copies of one template share it); mixed with the
+        // town's NIS code it gives every town of every hub its own keys, with nothing to write.
+        keys = HouseholdKeyCodec(secret: Data(HMAC<SHA256>.authenticationCode(for: Array(tenant.nisCode.utf8), using: SymmetricKey(data: secret))))
     }
 
     /// A new town file starts as a copy of a template that has every migration applied: copying
     /// a small file is much cheaper than running each migration as its own transaction with its
     /// own fsync, hundreds of times when a hub with hundreds of towns takes its first batch.
-    /// Returns whether this call created the file.
-    private static func copyTemplate(to path: String) throws -> Bool {
+    /// A new town file is a copy of the template (another process may have created it first).
+    private static func copyTemplate(to path: String) throws {
         let folder = (path as NSString).deletingLastPathComponent
         let template = "\(folder)/.town-template-\(migrator.migrations.count).sqlite"
         if !FileManager.default.fileExists(atPath: template) {
@@ -58,14 +55,7 @@ public final class TenantDatabase: Sendable {
         defer { unlink(copy) }
         // link() never replaces an existing file: if another process created the town file first,
         // its file (and whatever it already wrote) stays, and this one opens it.
-        if link(copy, path) == 0 { return true }
-        if errno == EEXIST { return false }
-        throw StorageError(.damagedFile, "cannot create \(path)")
-    }
-
-    static func newSecret() -> Data {
-        var generator = SystemRandomNumberGenerator()
-        return Data((0..<4).flatMap { _ in withUnsafeBytes(of: generator.next()) { Array($0) } })
+        if link(copy, path) != 0 && errno != EEXIST { throw StorageError(.damagedFile, "cannot create \(path)") }
     }
 
     /// The household id of a key, when the key belongs to a household of this town.
