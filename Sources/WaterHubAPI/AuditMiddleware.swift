@@ -7,11 +7,11 @@ import WaterHubStorage
 /// the query), status and rows returned. Never anything personal.
 public struct AuditMiddleware: RouterMiddleware {
     public typealias Context = HubRequestContext
-    let ledger: Ledger
+    let log: AuditLog
     let now: @Sendable () -> Date
 
-    public init(ledger: Ledger, now: @escaping @Sendable () -> Date = { Date() }) {
-        self.ledger = ledger
+    public init(log: AuditLog, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.log = log
         self.now = now
     }
 
@@ -46,11 +46,9 @@ public struct AuditMiddleware: RouterMiddleware {
         let (tokenID, tenant, rows) = context.audit.snapshot
         let entry = AuditEntry(at: date, tokenID: tokenID, tenant: tenant, method: request.method.rawValue,
                                endpoint: context.endpointPath ?? "(no route)", status: status, rows: rows)
-        do {
-            try await ledger.recordAudit([entry])
-        } catch {
-            context.logger.error("cannot write the audit log: \(error)")
-        }
+        let failedBefore = await log.failedWrites
+        await log.record(entry)
+        if await log.failedWrites > failedBefore { context.logger.error("cannot write the audit log") }
     }
 }
 

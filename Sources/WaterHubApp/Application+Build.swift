@@ -74,7 +74,7 @@ func buildRouter(hub: Hub) -> Router<HubRequestContext> {
     OpenAPIDocument.add(to: router)
     let configuration = hub.configuration
     let api = router.group()
-        .add(middleware: AuditMiddleware(ledger: hub.ledger, now: hub.now))
+        .add(middleware: AuditMiddleware(log: hub.auditLog, now: hub.now))
         .add(middleware: TokenAuthenticator(ledger: hub.ledger, now: hub.now))
         .add(middleware: RateLimitMiddleware(limiter: RateLimiter(requestsPerMinute: configuration.api.requestsPerMinute), now: hub.now))
         .add(middleware: BodyLimitMiddleware(maxBodyBytes: configuration.api.maxBodyBytes))

@@ -11,6 +11,8 @@ public final class Hub: Sendable {
     public let configuration: HubConfiguration
     public let directory: DataDirectory
     public let ledger: Ledger
+    /// The API's audit entries, written with group commit.
+    public let auditLog: AuditLog
     public let registry: TenantRegistry
     public let fetcher: CurlFetcher
     public let logger: Logger
@@ -27,6 +29,7 @@ public final class Hub: Sendable {
         try directory.create()
         try directory.checkPermissions()
         ledger = try Ledger(path: directory.ledger)
+        auditLog = AuditLog(ledger: ledger)
         registry = TenantRegistry(directory: directory, tenants: configuration.tenants)
         fetcher = CurlFetcher(logger: logger)
         self.logger = logger

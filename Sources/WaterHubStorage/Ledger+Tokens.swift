@@ -63,11 +63,7 @@ extension Ledger {
         guard let (_, stored, info) = found, Ledger.constantTimeEqual(computed, stored) else { return nil }
         if info.revokedAt != nil { return nil }
         if let expiry = info.expiresAt, expiry <= date { return nil }
-        if info.lastUsedAt.map({ date.timeIntervalSince($0) > 60 }) ?? true {
-            try await pool.write { db in
-                try db.execute(sql: "UPDATE token SET last_used_at = ? WHERE id = ?", arguments: [StorageConfiguration.timestamp(date), id])
-            }
-        }
+        // The last-used time is written with the request's audit entry (see recordAudit).
         return info
     }
 
@@ -130,14 +126,31 @@ public struct AuditEntry: Sendable, Hashable {
 }
 
 extension Ledger {
-    /// Appends entries to the audit log.
+    /// Appends entries to the audit log in one transaction, and sets each token's last-used time.
+    ///
+    /// The commit is written to the WAL without an fsync of its own (`synchronous = NORMAL` for
+    /// this transaction only): it survives a crash of the process at once, and a power cut from
+    /// the next batch commit or checkpoint on. That keeps an audited request at a fraction of a
+    /// millisecond instead of a disk sync per request.
     public func recordAudit(_ entries: [AuditEntry]) async throws {
         guard !entries.isEmpty else { return }
-        try await pool.write { db in
-            let insert = try db.cachedStatement(sql: "INSERT INTO audit (at, token_id, tenant, method, endpoint, status, rows) VALUES (?, ?, ?, ?, ?, ?, ?)")
-            for entry in entries {
-                try insert.execute(arguments: [StorageConfiguration.timestamp(entry.at), entry.tokenID, entry.tenant, entry.method,
-                                               entry.endpoint, entry.status, entry.rows])
+        try await pool.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            defer { try? db.execute(sql: "PRAGMA synchronous = FULL") }
+            try db.inTransaction {
+                let insert = try db.cachedStatement(sql: "INSERT INTO audit (at, token_id, tenant, method, endpoint, status, rows) VALUES (?, ?, ?, ?, ?, ?, ?)")
+                var lastUse: [String: Date] = [:]
+                for entry in entries {
+                    try insert.execute(arguments: [StorageConfiguration.timestamp(entry.at), entry.tokenID, entry.tenant, entry.method,
+                                                   entry.endpoint, entry.status, entry.rows])
+                    if let token = entry.tokenID { lastUse[token] = max(lastUse[token] ?? entry.at, entry.at) }
+                }
+                let touch = try db.cachedStatement(sql: "UPDATE token SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)")
+                for (token, date) in lastUse {
+                    let stamp = StorageConfiguration.timestamp(date)
+                    try touch.execute(arguments: [stamp, token, stamp])
+                }
+                return .commit
             }
         }
     }

@@ -214,3 +214,27 @@ import WaterHubTestSupport
         #expect(try ledger.batch(batch)?.status == .routing)
     }
 }
+
+@Suite struct AuditLogTests {
+    @Test func concurrentRequestsAreAllRecordedAndTheTokenRemembersItsLastUse() async throws {
+        let directory = TemporaryDirectory("audit")
+        let ledger = try Ledger(path: "\(directory.path)/hub.sqlite")
+        let (_, info) = try ledger.issueToken(tenant: "11002", scope: .read)
+        let log = AuditLog(ledger: ledger)
+        let start = Date(timeIntervalSince1970: 1_795_000_000)
+        await withTaskGroup(of: Void.self) { group in
+            for index in 0..<200 {
+                group.addTask {
+                    await log.record(AuditEntry(at: start.addingTimeInterval(Double(index)), tokenID: info.id, tenant: "11002",
+                                                method: "GET", endpoint: "/v1/tenants/{nis}/events", status: 200, rows: index))
+                }
+            }
+        }
+        let entries = try ledger.audit(tenant: "11002")
+        #expect(entries.count == 200)
+        #expect(Set(entries.map(\.rows)) == Set(0..<200))
+        #expect(await log.failedWrites == 0)
+        let lastUsed = try #require(try ledger.tokens().first?.lastUsedAt)
+        #expect(abs(lastUsed.timeIntervalSince(start.addingTimeInterval(199))) < 0.01)
+    }
+}
