@@ -329,7 +329,7 @@ extension Hub {
             func startNext() {
                 guard let (nisCode, expected) = queue.next() else { return }
                 group.addTask {
-                    guard let database = try await self.registry.database(nisCode) else {
+                    guard let database = try await self.registry.databaseForOnePass(nisCode) else {
                         self.logger.error("batch \(batchID) has events for \(nisCode), which is no longer a tenant; left pending")
                         return nil
                     }

@@ -22,7 +22,7 @@ extension Hub {
         var report = RetentionReport()
         let cutoff = today.adding(months: -configuration.closedCaseRetentionMonths)
         for tenant in configuration.tenants where FileManager.default.fileExists(atPath: directory.tenantFile(tenant)) {
-            guard let database = try await registry.database(tenant.nisCode) else { continue }
+            guard let database = try await registry.databaseForOnePass(tenant.nisCode) else { continue }
             let counts = try database.purgeClosedCases(lastEventBefore: cutoff, at: now())
             guard counts.households > 0 else { continue }
             try ledger.recordPurge(tenant: tenant.nisCode, kind: "retention", households: counts.households, events: counts.events, at: now())
@@ -72,7 +72,8 @@ extension Hub {
     }
 }
 
-/// Runs the retention purge inside `waterhub serve`: at start, then once a day.
+/// Runs the retention purge inside `waterhub serve`, once a day at 03:00 Brussels time (a quiet
+/// hour, and not at start-up, so a restart stays light).
 public struct RetentionService: Service {
     let hub: Hub
 
@@ -83,12 +84,13 @@ public struct RetentionService: Service {
     public func run() async throws {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
+                let next = FeedScheduler.nextRun(of: .daily(hour: 3, minute: 0), after: hub.now())
+                do { try await Task.sleep(for: .seconds(max(1, next.timeIntervalSince(hub.now())))) } catch { return }
                 do {
                     _ = try await hub.purgeExpired()
                 } catch {
                     hub.logger.error("retention purge failed: \(error)")
                 }
-                do { try await Task.sleep(for: .seconds(86_400)) } catch { return }
             }
         }
     }

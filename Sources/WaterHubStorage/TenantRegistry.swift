@@ -27,6 +27,15 @@ public actor TenantRegistry {
     /// Every tenant, by NIS code.
     public nonisolated var allTenants: [Tenant] { tenants.values.sorted { $0.nisCode < $1.nisCode } }
 
+    /// The town's database for one pass over many towns (retention, statistics): the open one if
+    /// there is one, else opened without being kept, so a pass over hundreds of towns does not
+    /// leave them all open.
+    public func databaseForOnePass(_ nisCode: String) throws -> TenantDatabase? {
+        if let database = open[nisCode] { return database }
+        guard let tenant = tenants[nisCode] else { return nil }
+        return try TenantDatabase(tenant: tenant, path: directory.tenantFile(tenant))
+    }
+
     /// The town's database (created and migrated on first use), or nil when it is not a tenant.
     public func database(_ nisCode: String) throws -> TenantDatabase? {
         clock += 1
