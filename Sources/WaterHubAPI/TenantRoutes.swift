@@ -70,7 +70,17 @@ public struct TenantRoutes: Sendable {
         if let since = filter.since, let until = filter.until, until < since {
             throw APIError.badParameter("until", "on or after since")
         }
-        let end = try await database.pullEnd(after: after, matching: filter, limit: limit)
+        // A page of a usual size is read at once, with its end, in one snapshot; a larger answer
+        // (an export) streams in batches after its end is fixed.
+        var firstPage: [StoredEvent]?
+        let end: Int64
+        if let limit, limit <= TenantRoutes.batchSize {
+            let (events, pageEnd) = try await database.page(after: after, matching: filter, limit: limit)
+            firstPage = events
+            end = pageEnd
+        } else {
+            end = try await database.pullEnd(after: after, matching: filter, limit: limit)
+        }
         let next = Cursor.encode(end)
         var link = "/v1/tenants/\(try context.ownTown)/events?after=\(next)"
         if let text = query["limit"] { link += "&limit=\(text)" }
@@ -88,6 +98,13 @@ public struct TenantRoutes: Sendable {
         default: headers[.contentType] = "application/json; charset=utf-8"
         }
         let audit = context.audit
+        if let firstPage {
+            var encoder = EventEncoder(representation)
+            for stored in firstPage { encoder.add(stored) }
+            audit.returned(rows: firstPage.count)
+            encoder.end(next: next)
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: encoder.takeBytes()))
+        }
         let body = ResponseBody { writer in
             var encoder = EventEncoder(representation)
             var position = after

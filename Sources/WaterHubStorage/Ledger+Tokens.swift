@@ -56,7 +56,7 @@ extension Ledger {
               parts[1].allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else { return nil }
         let id = String(parts[1]), secret = String(parts[2])
         let found = try await pool.read { db -> (salt: Data, hash: Data, info: TokenInfo)? in
-            try Row.fetchOne(db, sql: "SELECT * FROM token WHERE id = ?", arguments: [id]).map { ($0["salt"], $0["hash"], Ledger.tokenInfo($0)) }
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM token WHERE id = ?"), arguments: [id]).map { ($0["salt"], $0["hash"], Ledger.tokenInfo($0)) }
         }
         // An unknown id costs the same hash as a known one, so timing does not tell them apart.
         let computed = Ledger.tokenHash(secret: secret, salt: found?.salt ?? Data(count: 16))

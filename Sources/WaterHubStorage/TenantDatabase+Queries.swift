@@ -49,6 +49,23 @@ extension TenantDatabase {
         }
     }
 
+    /// One page and where it ends, read in one snapshot: the page's events, and the next cursor
+    /// (the last event's sequence number when the page is full, else the highest stored now,
+    /// exactly as `pullEnd` gives it). A page of a usual size needs one read, not two.
+    public func page(after seq: Int64, matching filter: EventFilter, limit: Int) async throws -> (events: [StoredEvent], end: Int64) {
+        try await pool.read { db in
+            let (condition, arguments) = filter.sql
+            let statement = try db.cachedStatement(sql: """
+                SELECT \(TenantDatabase.eventColumns) FROM event e
+                WHERE e.seq > ?\(condition) ORDER BY e.seq LIMIT ?
+                """)
+            let events = try Row.fetchAll(statement, arguments: [seq] + arguments + [limit]).map(storedEvent)
+            if events.count == limit, let last = events.last { return (events, last.seq) }
+            let highest = try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(MAX(seq), 0) FROM event")) ?? 0
+            return (events, max(seq, highest))
+        }
+    }
+
     /// Where a pull that starts after `seq` ends: the sequence number of the `limit`-th matching
     /// event, or (when fewer match, or without a limit) the last one stored now. Every matching
     /// event up to that end is in the answer, so the end is the next cursor even when the last
@@ -58,12 +75,12 @@ extension TenantDatabase {
     /// to its highest, and a later pull from the end misses nothing.
     public func pullEnd(after seq: Int64, matching filter: EventFilter, limit: Int?) async throws -> Int64 {
         try await pool.read { db in
-            let last = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM event") ?? 0
+            let last = try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(MAX(seq), 0) FROM event")) ?? 0
             guard let limit else { return max(seq, last) }
             let (condition, arguments) = filter.sql
-            let limitth = try Int64.fetchOne(db, sql: """
+            let limitth = try Int64.fetchOne(db.cachedStatement(sql: """
                 SELECT e.seq FROM event e WHERE e.seq > ?\(condition) ORDER BY e.seq LIMIT 1 OFFSET ?
-                """, arguments: [seq] + arguments + [limit - 1])
+                """), arguments: [seq] + arguments + [limit - 1])
             return max(seq, limitth ?? last)
         }
     }
