@@ -131,22 +131,30 @@ def capture(cmd, **kw):
 def feed_path():
     import hashlib
     version = hashlib.sha256((BENCH / "generate_feed.py").read_bytes()).hexdigest()[:10]
-    return BUILD / "feeds" / f"feed-seed{SEED}-rows{ROWS}-{version}.csv"
+    return BUILD / "feeds" / f"seed{SEED}-rows{ROWS}-{version}"
+
+
+def feed_files(feed):
+    return sorted(feed.glob("benchwater-*.csv"))
 
 
 def prepare_feed():
+    """The feed folder (cached per seed, size and generator version) and the configuration."""
     feed = feed_path()
-    if feed.exists():
+    if (feed / ".complete").exists():
         say(f"Feed: {feed.relative_to(ROOT)} (cached)")
     else:
         feed.parent.mkdir(parents=True, exist_ok=True)
-        for old in feed.parent.glob(f"feed-seed*-rows*-*.csv"):
+        for old in feed.parent.iterdir():
             if old.name.split("-")[-1] != feed.name.split("-")[-1]:
-                old.unlink()                                   # written by an older generator
+                shutil.rmtree(old) if old.is_dir() else old.unlink()   # written by an older generator
+        if feed.exists():
+            shutil.rmtree(feed)
         say(f"Feed: generating {ROWS:,} rows (seed {SEED}) into {feed.relative_to(ROOT)} ...")
         started = time.monotonic()
         subprocess.run([sys.executable, BENCH / "generate_feed.py", "feed", "--rows", str(ROWS), "--seed", str(SEED),
                         "--reference", ROOT / "Config" / "reference", "--out", feed], check=True, timeout=3600)
+        (feed / ".complete").write_text("")
         say(f"      done in {time.monotonic() - started:.1f} s")
     if CONFIG.exists():
         shutil.rmtree(CONFIG)
@@ -220,17 +228,17 @@ def waterhub_ingest(system, feed):
 
 def peer_a_ingest(system, feed):
     system.fresh()
-    return ["bash", BENCH / "peer_sqlite_split.sh", feed, MAP, system.out]
+    return ["bash", BENCH / "peer_sqlite_split.sh", MAP, system.out] + feed_files(feed)
 
 
 def peer_b_ingest(system, feed):
     system.fresh()
-    return [VENV_BIN / "python", BENCH / "peer_sqlite_utils.py", feed, MAP, system.out]
+    return [VENV_BIN / "python", BENCH / "peer_sqlite_utils.py", MAP, system.out] + feed_files(feed)
 
 
 def limit_ingest(system, feed):
     system.fresh()
-    return ["bash", BENCH / "limit_sqlite_single.sh", feed, system.out]
+    return ["bash", BENCH / "limit_sqlite_single.sh", system.out] + feed_files(feed)
 
 
 SYSTEMS = [
@@ -251,6 +259,7 @@ def run_ingest(feed):
             seconds, rss = timed(cmd, f"ingest-{system.key}")
             system.seconds.append(seconds)
             system.rss_kib.append(rss)
+            (system.out / ".feed").write_text(feed.name)
             say(f"  run {run + 1}/{RUNS}  {system.label:42s} {seconds:8.2f} s  peak RSS {rss / 1024:7.1f} MiB")
     for system in SYSTEMS:
         if system.key == "waterhub":
@@ -263,13 +272,17 @@ def run_ingest(feed):
 
 
 def waterhub_summary(data_dir):
-    """The batch's counts from the ledger (rows in, stored per town, outside, quarantined)."""
+    """The batches' counts from the ledger: rows in, routed, outside the region, quarantined."""
     ledger = data_dir / "Tenants" / "hub.sqlite"
     try:
         db = sqlite3.connect(f"file:{ledger}?mode=ro", uri=True)
-        q = db.execute("SELECT count(*) FROM quarantine").fetchone()[0]
+        rows = db.execute("SELECT count(*), sum(rows_in), sum(routed), sum(outside_region), sum(quarantined), "
+                          "group_concat(status) FROM batch").fetchone()
+        versions = 0
         db.close()
-        return f"{q:,} row(s) quarantined"
+        batches, rows_in, routed, outside, quarantined, statuses = rows
+        return (f"its ledger: {batches} batch(es) ({statuses}), {rows_in or 0:,} rows in = {routed or 0:,} routed + "
+                f"{outside or 0:,} outside the region + {quarantined or 0:,} quarantined")
     except sqlite3.Error as error:
         return f"(ledger not readable: {error})"
 
@@ -277,9 +290,11 @@ def waterhub_summary(data_dir):
 def ensure_waterhub_data(feed):
     """The pull and footprint parts need WaterHub's town files; ingest once when missing."""
     system = SYSTEMS[0]
-    if not (system.out / "Tenants" / "hub.sqlite").exists():
+    marker = system.out / ".feed"
+    if not (system.out / "Tenants" / "hub.sqlite").exists() or not marker.exists() or marker.read_text() != feed.name:
         say("\n(Ingesting once with WaterHub for the serving parts; not timed)")
         timed(waterhub_ingest(system, feed), "ingest-waterhub")
+        marker.write_text(feed.name)
     return system.out
 
 
@@ -586,13 +601,23 @@ def machine_facts():
         "swift": capture(["swift", "--version"]).splitlines()[0] if capture(["swift", "--version"]) else "?",
         "sqlite_cli": capture(["sqlite3", "--version"]).split(" ")[0],
         "sqlite_python": sqlite3.sqlite_version,
-        "sqlite_waterhub": linked("libsqlite3"),
+        "sqlite_waterhub": library_version(linked("libsqlite3"), "sqlite3_libversion") + f" ({linked('libsqlite3')})",
         "libcurl": capture(["curl-config", "--version"]) + f" ({linked('libcurl')})",
         "wrk": (capture(["wrk", "-v"]) or subprocess.run(["wrk", "-v"], capture_output=True, text=True).stderr).splitlines()[0] if shutil.which("wrk") else "?",
         "datasette": capture([VENV_BIN / "datasette", "--version"]),
         "sqlite_utils": capture([VENV_BIN / "sqlite-utils", "--version"]),
         "python": sys.version.split()[0],
     }
+
+
+def library_version(path, function):
+    import ctypes
+    try:
+        f = getattr(ctypes.CDLL(path), function)
+        f.restype = ctypes.c_char_p
+        return f().decode()
+    except (OSError, AttributeError):
+        return "?"
 
 
 def mb(kib):
@@ -622,7 +647,8 @@ def build_report(facts, feed, ingest, footprint, pull, total_seconds, fsync_befo
                        ("libcurl", "libcurl"), ("wrk", "wrk"), ("datasette", "Datasette"), ("sqlite_utils", "sqlite-utils"),
                        ("python", "Python")]:
         w(f"| {label} | {facts[key]} |")
-    w(f"| feed | {ROWS:,} rows, seed {SEED}, {feed.stat().st_size / 1e6:.1f} MB, Windows-1252 (`{feed.name}`) |")
+    sizes = ", ".join(f"`{f.name}` {f.stat().st_size / 1e6:.1f} MB" for f in feed_files(feed))
+    w(f"| feed | {ROWS:,} rows, seed {SEED}, Windows-1252, in a drop folder: {sizes} |")
     w(f"| runs | {RUNS} ingest run(s) of each system; wrk {DURATION} s per figure |")
     w(f"| fsync of 4 KiB (disk sync speed) | {fsync_before:.1f} ms at start, {fsync_after:.1f} ms at end |")
     w(f"| whole run | {total_seconds / 60:.1f} min |")
@@ -640,8 +666,9 @@ def build_report(facts, feed, ingest, footprint, pull, total_seconds, fsync_befo
             w(f"| {s.label} | {med:.2f} s | {min(s.seconds):.2f}–{max(s.seconds):.2f} s | {mb(max(s.rss_kib)):.1f} MB | "
               f"{s.files} | {s.rows:,} | {ratio:.2f} × |")
         w("")
-        w(f"WaterHub's files hold every version (a correction is a new version) plus cases; {wh.note}. "
-          "The peers' files hold the raw text rows. Peak RSS is `/usr/bin/time -v`'s maximum resident set size: the "
+        w(f"WaterHub's town files hold every version of every event (a correction is a new version) and the "
+          f"households' cases; {wh.note}. The peers' files hold the text rows as they came (a correction is "
+          "one more row; the limit also keeps the rows outside Flanders). Peak RSS is `/usr/bin/time -v`'s maximum resident set size: the "
           "largest single process of the pipeline (MB = 10⁶ bytes).")
         w("")
         wm = statistics.median(wh.seconds)

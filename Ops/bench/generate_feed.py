@@ -1,25 +1,31 @@
 #!/usr/bin/env python3
 """Deterministic benchmark feed for WaterHub and its peers (issue 8).
 
-    generate_feed.py feed   --rows N --seed S --reference DIR --out FILE
-    generate_feed.py config --reference DIR --feed FILE --out DIR
+    generate_feed.py feed   --rows N --seed S --reference DIR --out FEED_DIR
+    generate_feed.py config --reference DIR --feed FEED_DIR --out CONFIG_DIR
 
-`feed` writes one water company's feed as Excel on a Belgian PC writes it: Windows-1252,
+`feed` writes one water company's delivery as Excel on a Belgian PC writes it: Windows-1252,
 `;`, Dutch headers, dd/mm/yyyy dates, amounts with a decimal comma and a `.` for thousands,
-the company's own event codes, an ignored column. Rows are spread over the 285 Flemish towns by
-real postal codes (never 1804, which needs the municipality name); every tenth row is in
-Antwerpen, so that at full size one town holds about 100,000 events (the export footprint
-measurement); the other towns are weighted by how many postal codes they have times a seeded
-log-normal factor. Households get several events each, of all nine types in plausible shares.
-About 3 % of the rows are corrections (an earlier row's Referentie again, with a changed amount,
-date or note), 0.2 % are outside Flanders (Brussels and Walloon postal codes: not stored for
-anyone) and 0.05 % carry an impossible date (quarantined by WaterHub, imported by the peers).
+the company's own event codes, an ignored column. N rows in all, in two files of a drop folder:
+benchwater-1-history.csv (the history load, 97 %) and benchwater-2-corrections.csv (3 %: rows
+of the first file again, same Referentie, with a changed amount, date or note; a correction
+comes in a later file, since within one file a repeated id is an error). Their modification
+times are set one and two days back, so that a drop folder takes them at once, in name order.
 
-`config` writes the matching WaterHub configuration into DIR: hub.yaml with all 285 towns as
-tenants, sources/benchwater.yaml (the dialect, a file:// URL to the feed), reference/ (copied),
-and postcode_nis.csv (postal code;NIS for the 285 towns, the lookup table the peers use).
+Rows are spread over the 285 Flemish towns by real postal codes (never 1804, which needs the
+municipality name); every tenth row of the history is in Antwerpen, so that at full size one
+town holds about 100,000 events (the export footprint measurement); the other towns are
+weighted by how many postal codes they have times a seeded log-normal factor. Households get
+several events each, of all nine types in plausible shares. 0.2 % of the rows are outside
+Flanders (Brussels and Walloon postal codes: not stored for anyone) and 0.05 % carry an
+impossible date (quarantined by WaterHub, imported by the peers).
 
-The same seed and size always give byte-identical output (Python's random.Random is
+`config` writes the matching WaterHub configuration into CONFIG_DIR: hub.yaml with all 285
+towns as tenants, sources/benchwater.yaml (the dialect, a file:// drop-folder URL to the feed's
+files), reference/ (copied), and postcode_nis.csv (postal code;NIS for the 285 towns, the
+lookup table the peers use).
+
+The same seed and size always give byte-identical files (Python's random.Random is
 deterministic across platforms for the calls used here).
 """
 import argparse
@@ -29,6 +35,7 @@ import os
 import random
 import shutil
 import sys
+import time
 
 COLUMNS = ["Referentie", "Soort", "Datum", "Klantnummer", "Aansluiting", "Naam", "Straat", "Huisnr", "Bus",
            "Postcode", "Gemeente", "GSM", "E-mail", "Openstaand bedrag", "Beschermde klant",
@@ -72,6 +79,10 @@ NOTES = ["", "", "", "", "", "Gekende gsm in verantwoordingsnota.", "Klant telef
          "Afspraak op het loket gemist.", "Brief teruggekomen: onbekend op dit adres."]
 CASE_WORKERS = ["team Noord", "team Zuid", "team Oost", "team West", "H. Peeters", "S. Dubois", "K. Maes"]
 ISPS = ["telenet.be", "skynet.be", "gmail.com", "hotmail.com", "proximus.be", "outlook.be"]
+HISTORY_FILE = "benchwater-1-history.csv"
+CORRECTIONS_FILE = "benchwater-2-corrections.csv"
+CORRECTION_SHARE = 0.03
+
 OUTSIDE = [("1000", "Brussel"), ("1050", "Elsene"), ("1080", "Sint-Jans-Molenbeek"), ("4000", "Liège"),
            ("5000", "Namur"), ("7000", "Mons")]
 
@@ -127,35 +138,25 @@ def generate(rows, seed, reference, out):
         type_cum.append(acc)
 
     households = {nis: [] for nis, _ in towns}   # per town: household tuples
-    recent = []                                  # ring of recent rows, for corrections
-    ring = 2000
-    counter = 0
+    corrections = []                             # rows picked for the corrections file
+    main_rows = 0
     customer_serial = 0
     day0 = 737060                                # 2019-01-01 as a proleptic ordinal
     span = 2875                                  # to mid-November 2026
     import datetime
 
-    tmp = out + ".part"
-    with open(tmp, "w", encoding="cp1252", newline="") as f:
+    os.makedirs(out, exist_ok=True)
+    first_path = os.path.join(out, HISTORY_FILE)
+    second_path = os.path.join(out, CORRECTIONS_FILE)
+    with open(first_path + ".part", "w", encoding="cp1252", newline="") as f:
         f.write(";".join(COLUMNS) + "\r\n")
-        for i in range(rows):
+        i = -1
+        while main_rows + len(corrections) < rows:
+            i += 1
+            main_rows += 1
+            ref = f"BW-{main_rows:08d}"
             r = rng.random()
-            if recent and r < 0.03:
-                # A correction: an earlier row again, with a changed amount, date or note.
-                old = list(recent[rng.randrange(len(recent))])
-                which = rng.randrange(3)
-                if which == 0:
-                    old[13] = amount_text(max(0, rng.randrange(0, 350000)))
-                elif which == 1:
-                    d = datetime.date.fromordinal(day0 + rng.randrange(span))
-                    old[2] = d.strftime("%d/%m/%Y")
-                else:
-                    old[15] = rng.choice(NOTES[5:])
-                f.write(";".join(old) + "\r\n")
-                continue
-            counter += 1
-            ref = f"BW-{counter:08d}"
-            if r < 0.032:
+            if r < 0.002:
                 postcode, gemeente = rng.choice(OUTSIDE)
                 nis = None
             else:
@@ -196,7 +197,8 @@ def generate(rows, seed, reference, out):
             t = 0
             while type_cum[t] < x:
                 t += 1
-            if rng.random() < 0.0005:
+            bad_date = rng.random() < 0.0005
+            if bad_date:
                 date = rng.choice(["31/02/2024", "00/13/2023", "15/07/1899"])
             else:
                 date = datetime.date.fromordinal(day0 + rng.randrange(span)).strftime("%d/%m/%Y")
@@ -205,11 +207,27 @@ def generate(rows, seed, reference, out):
             row = [ref, type_codes[t], date, h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7], h[8], h[9],
                    amount_text(cents), h[10], rng.choice(NOTES), h[11]]
             f.write(";".join(row) + "\r\n")
-            if len(recent) < ring:
-                recent.append(row)
-            else:
-                recent[rng.randrange(ring)] = row
-    os.replace(tmp, out)
+            if nis and not bad_date and rng.random() < CORRECTION_SHARE / (1 - CORRECTION_SHARE):
+                # A correction, sent a week later: the same Referentie with a changed amount,
+                # date or note (a later file: within one file a repeated id is an error).
+                which = rng.randrange(3)
+                if which == 0:
+                    row[13] = amount_text(cents + rng.randrange(1, 50000))
+                elif which == 1:
+                    d = datetime.date.fromordinal(day0 + rng.randrange(span))
+                    row[2] = d.strftime("%d/%m/%Y")
+                else:
+                    row[15] = rng.choice([n for n in NOTES[5:] if n != row[15]])
+                corrections.append(";".join(row))
+    with open(second_path + ".part", "w", encoding="cp1252", newline="") as f:
+        f.write(";".join(COLUMNS) + "\r\n")
+        for line in corrections:
+            f.write(line + "\r\n")
+    # A drop folder takes only files untouched for a minute, in name order: date them back.
+    now = time.time()
+    for path, age in ((first_path, 2 * 86400), (second_path, 86400)):
+        os.replace(path + ".part", path)
+        os.utime(path, (now - age, now - age))
 
 
 def write_config(reference, feed, out):
@@ -230,7 +248,7 @@ def write_config(reference, feed, out):
     with open(os.path.join(out, "sources", "benchwater.yaml"), "w", encoding="utf-8") as f:
         f.write(f"""# Written by Ops/bench/generate_feed.py: the benchmark feed's dialect.
 name: BenchWater
-url: file://{os.path.abspath(feed)}
+url: file://{os.path.abspath(feed)}/benchwater-*.csv
 schedule: weekly monday 06:00
 fetch: {{max_bytes: 2147483648, timeout: 3600}}
 dialect:
