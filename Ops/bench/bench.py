@@ -260,7 +260,7 @@ def run_ingest(feed):
             system.seconds.append(seconds)
             system.rss_kib.append(rss)
             (system.out / ".feed").write_text(feed.name)
-            say(f"  run {run + 1}/{RUNS}  {system.label:42s} {seconds:8.2f} s  peak RSS {rss / 1024:7.1f} MiB")
+            say(f"  run {run + 1}/{RUNS}  {system.label:42s} {seconds:8.2f} s  peak RSS {mb(rss):7.1f} MB")
     for system in SYSTEMS:
         if system.key == "waterhub":
             system.files, system.rows, _ = count_rows(system.out / "Tenants", "*.sqlite")
@@ -439,9 +439,9 @@ def run_footprint(data_dir, token, nis, town_events):
         starts.append(seconds)
         idles.append(idle)
         exports.append(export)
-        say(f"  run {run + 1}/{RUNS}  start {seconds * 1000:7.1f} ms  idle RSS {idle / 1024:6.1f} MiB  export: "
+        say(f"  run {run + 1}/{RUNS}  start {seconds * 1000:7.1f} ms  idle RSS {mb(idle):6.1f} MB  export: "
             f"{export['rows']:,} rows, {export['bytes'] / 1e6:.1f} MB in {export['seconds']:.2f} s, RSS "
-            f"{export['before'] / 1024:.1f} → peak {export['peak'] / 1024:.1f} MiB ({export['how']})")
+            f"{mb(export['before']):.1f} → peak {mb(export['peak']):.1f} MB ({export['how']})")
     return {"starts": starts, "idles": idles, "exports": exports}
 
 

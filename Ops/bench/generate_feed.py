@@ -241,6 +241,9 @@ def write_config(reference, feed, out):
         f.write("listen: {host: 127.0.0.1, port: 8080}\n")
         f.write("data_dir: .\n")
         f.write("validation: {earliest_date: 2000-01-01, max_days_ahead: 366, max_quarantined_share: 20%}\n")
+        # The feed goes back to 2019: with the default 24 months, the first `serve` would purge the
+        # personal data of old closed cases while it is being measured. Keep it all instead.
+        f.write("retention: {closed_case_months: 240}\n")
         f.write("tenants:\n")
         for nis, name in towns:
             f.write(f"  - nis: \"{nis}\"\n    name: \"{name}\"\n")
