@@ -167,13 +167,17 @@ def prepare_feed():
 # Ingest.
 
 def parse_time_v(path):
+    """(peak RSS in KiB, user + system CPU seconds) from /usr/bin/time -v's report."""
     text = Path(path).read_text(errors="replace")
     rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", text)
-    return int(rss.group(1)) if rss else 0
+    user = re.search(r"User time \(seconds\): ([\d.]+)", text)
+    system = re.search(r"System time \(seconds\): ([\d.]+)", text)
+    cpu = (float(user.group(1)) if user else 0.0) + (float(system.group(1)) if system else 0.0)
+    return (int(rss.group(1)) if rss else 0), cpu
 
 
 def timed(cmd, name, cwd=None):
-    """Runs cmd under /usr/bin/time -v; returns (wall seconds, peak RSS in KiB)."""
+    """Runs cmd under /usr/bin/time -v; returns (wall seconds, peak RSS in KiB, CPU seconds)."""
     time_file = WORK / "time-v.txt"
     log = f"{name}.log"
     with open(LOGS / log, "ab") as f:
@@ -184,7 +188,8 @@ def timed(cmd, name, cwd=None):
     seconds = time.monotonic() - started
     if status != 0:
         raise SystemExit(f"{name} failed (exit {status}); its log ({LOGS / log}):\n{tail(LOGS / log)}")
-    return seconds, parse_time_v(time_file)
+    rss, cpu = parse_time_v(time_file)
+    return seconds, rss, cpu
 
 
 def count_rows(directory, pattern, table="event"):
@@ -204,7 +209,7 @@ def count_rows(directory, pattern, table="event"):
 class System:
     def __init__(self, key, label, how):
         self.key, self.label, self.how = key, label, how
-        self.seconds, self.rss_kib = [], []
+        self.seconds, self.rss_kib, self.cpu = [], [], []
         self.files = self.rows = None
         self.note = ""
 
@@ -256,11 +261,12 @@ def run_ingest(feed):
         for system in order:
             cmd = system.how(system, feed)
             subprocess.run(["sync"], timeout=600)          # the previous run's writes, untimed
-            seconds, rss = timed(cmd, f"ingest-{system.key}")
+            seconds, rss, cpu = timed(cmd, f"ingest-{system.key}")
             system.seconds.append(seconds)
             system.rss_kib.append(rss)
+            system.cpu.append(cpu)
             (system.out / ".feed").write_text(feed.name)
-            say(f"  run {run + 1}/{RUNS}  {system.label:42s} {seconds:8.2f} s  peak RSS {mb(rss):7.1f} MB")
+            say(f"  run {run + 1}/{RUNS}  {system.label:42s} {seconds:8.2f} s  CPU {cpu:7.2f} s  peak RSS {mb(rss):7.1f} MB")
     for system in SYSTEMS:
         if system.key == "waterhub":
             system.files, system.rows, _ = count_rows(system.out / "Tenants", "*.sqlite")
@@ -293,7 +299,7 @@ def ensure_waterhub_data(feed):
     marker = system.out / ".feed"
     if not (system.out / "Tenants" / "hub.sqlite").exists() or not marker.exists() or marker.read_text() != feed.name:
         say("\n(Ingesting once with WaterHub for the serving parts; not timed)")
-        timed(waterhub_ingest(system, feed), "ingest-waterhub")
+        timed(waterhub_ingest(system, feed), "ingest-waterhub")  # (seconds, RSS, CPU) unused
         marker.write_text(feed.name)
     return system.out
 
@@ -641,7 +647,7 @@ def build_report(facts, feed, ingest, footprint, pull, total_seconds, fsync_befo
     w("| fact | value |")
     w("|---|---|")
     for key, label in [("date", "date"), ("commit", "commit"), ("cores", "cores"), ("memory", "memory"),
-                       ("kernel", "kernel"), ("load", "load average at start"), ("swift", "Swift"),
+                       ("kernel", "kernel"), ("load", "load average at start"), ("load_end", "load average at end"), ("swift", "Swift"),
                        ("sqlite_cli", "SQLite (sqlite3 CLI: peer A, limit)"),
                        ("sqlite_python", "SQLite (Python: peer B, Datasette)"), ("sqlite_waterhub", "SQLite linked by WaterHub"),
                        ("libcurl", "libcurl"), ("wrk", "wrk"), ("datasette", "Datasette"), ("sqlite_utils", "sqlite-utils"),
@@ -658,18 +664,20 @@ def build_report(facts, feed, ingest, footprint, pull, total_seconds, fsync_befo
         wh = ingest[0]
         w("## Ingest (each run from empty)")
         w("")
-        w("| system | median | min–max | peak RSS (max over runs) | files | rows in them | WaterHub ÷ this |")
-        w("|---|---:|---:|---:|---:|---:|---:|")
+        w("| system | median | min–max | CPU user+sys (median) | peak RSS (max over runs) | files | rows in them | WaterHub ÷ this |")
+        w("|---|---:|---:|---:|---:|---:|---:|---:|")
         for s in ingest:
             med = statistics.median(s.seconds)
             ratio = statistics.median(wh.seconds) / med
-            w(f"| {s.label} | {med:.2f} s | {min(s.seconds):.2f}–{max(s.seconds):.2f} s | {mb(max(s.rss_kib)):.1f} MB | "
+            w(f"| {s.label} | {med:.2f} s | {min(s.seconds):.2f}–{max(s.seconds):.2f} s | {statistics.median(s.cpu):.2f} s | "
+              f"{mb(max(s.rss_kib)):.1f} MB | "
               f"{s.files} | {s.rows:,} | {ratio:.2f} × |")
         w("")
         w(f"WaterHub's town files hold every version of every event (a correction is a new version) and the "
           f"households' cases; {wh.note}. The peers' files hold the text rows as they came (a correction is "
           "one more row; the limit also keeps the rows outside Flanders). Peak RSS is `/usr/bin/time -v`'s maximum resident set size: the "
-          "largest single process of the pipeline (MB = 10⁶ bytes).")
+          "largest single process of the pipeline (MB = 10⁶ bytes); CPU is the user + system time of all its processes: "
+          "wall time well above CPU time is waiting, mostly for the disk's fsync.")
         w("")
         wm = statistics.median(wh.seconds)
         a = statistics.median(ingest[1].seconds)
@@ -783,6 +791,7 @@ def main():
         if "pull" in PARTS:
             pull = run_pull(data_dir, token, EXPORT_TOWN, town_events, town_file)
     fsync_after = fsync_ms()
+    facts["load_end"] = " ".join(open("/proc/loadavg").read().split()[:3])
     report = build_report(facts, feed, ingest, footprint, pull, time.monotonic() - started, fsync_before, fsync_after)
     RESULTS.write_text(report)
     say("")
