@@ -664,20 +664,23 @@ def build_report(facts, feed, ingest, footprint, pull, total_seconds, fsync_befo
         wh = ingest[0]
         w("## Ingest (each run from empty)")
         w("")
-        w("| system | median | min–max | CPU user+sys (median) | peak RSS (max over runs) | files | rows in them | WaterHub ÷ this |")
-        w("|---|---:|---:|---:|---:|---:|---:|---:|")
+        w("| system | median | min–max | CPU user+sys (median) | peak RSS (max over runs) | files | rows in them | WaterHub ÷ this | per round |")
+        w("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         for s in ingest:
             med = statistics.median(s.seconds)
             ratio = statistics.median(wh.seconds) / med
+            rounds = [a / b for a, b in zip(wh.seconds, s.seconds)]
             w(f"| {s.label} | {med:.2f} s | {min(s.seconds):.2f}–{max(s.seconds):.2f} s | {statistics.median(s.cpu):.2f} s | "
               f"{mb(max(s.rss_kib)):.1f} MB | "
-              f"{s.files} | {s.rows:,} | {ratio:.2f} × |")
+              f"{s.files} | {s.rows:,} | {ratio:.2f} × | {min(rounds):.2f}–{max(rounds):.2f} × |")
         w("")
         w(f"WaterHub's town files hold every version of every event (a correction is a new version) and the "
           f"households' cases; {wh.note}. The peers' files hold the text rows as they came (a correction is "
           "one more row; the limit also keeps the rows outside Flanders). Peak RSS is `/usr/bin/time -v`'s maximum resident set size: the "
           "largest single process of the pipeline (MB = 10⁶ bytes); CPU is the user + system time of all its processes: "
-          "wall time well above CPU time is waiting, mostly for the disk's fsync.")
+          "wall time well above CPU time is waiting, mostly for the disk's fsync. \"WaterHub ÷ this\" divides the medians; "
+          "\"per round\" gives the range of WaterHub's time in round i divided by this system's in round i (the runs of "
+          "one round are minutes apart, so the disk and the neighbours drift less between them).")
         w("")
         wm = statistics.median(wh.seconds)
         a = statistics.median(ingest[1].seconds)
