@@ -346,6 +346,9 @@ extension Hub {
                 if applied.count >= 32 {
                     try ledger.markApplied(batchID: batchID, tenants: applied, at: now())
                     applied.removeAll()
+                    // Each town's database is closed after its batch; give what it used back to
+                    // the system rather than leave it in the allocator's per-thread arenas.
+                    MemoryRelease.returnFreedMemory()
                 }
                 startNext()
             }
@@ -395,5 +398,16 @@ public enum Secrets {
             }
             return value
         }
+    }
+}
+
+/// Gives memory the allocator keeps after frees back to the system (glibc's `malloc_trim`,
+/// looked up at run time because Swift's Glibc module does not export it).
+enum MemoryRelease {
+    private typealias Trim = @convention(c) (Int) -> Int32
+    private static let trim: Trim? = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim").map { unsafeBitCast($0, to: Trim.self) }
+
+    static func returnFreedMemory() {
+        _ = trim?(0)
     }
 }

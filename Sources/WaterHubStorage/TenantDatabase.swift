@@ -16,13 +16,14 @@ public final class TenantDatabase: Sendable {
     let keys: HouseholdKeyCodec
 
     /// Opens (creating when missing) and migrates the town file; refuses a file from a newer WaterHub.
-    public init(tenant: Tenant, path: String, caseCacheCapacity: Int = 20_000) throws {
+    public init(tenant: Tenant, path: String, caseCacheCapacity: Int = 5_000) throws {
         self.tenant = tenant
         self.path = path
         self.caseCacheCapacity = caseCacheCapacity
         if !FileManager.default.fileExists(atPath: path) { try TenantDatabase.copyTemplate(to: path) }
         // A hub may hold hundreds of town files open: each connection keeps a small page cache.
-        pool = try DatabasePool(path: path, configuration: StorageConfiguration.databaseConfiguration(label: "tenant-\(tenant.nisCode)", cacheKiB: 512))
+        pool = try DatabasePool(path: path, configuration: StorageConfiguration.databaseConfiguration(label: "tenant-\(tenant.nisCode)",
+                                                                                                 cacheKiB: TenantDatabase.everydayCacheKiB))
         try StorageConfiguration.migrate(pool, with: TenantDatabase.migrator, file: path)
         guard let secret = try pool.read({ db in try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE name = 'household_key_secret'") }) else {
             throw StorageError(.damagedFile, "\(path) has no household key secret")
@@ -35,10 +36,14 @@ public final class TenantDatabase: Sendable {
     /// A new town file starts as a copy of a template that has every migration applied: copying
     /// a small file is much cheaper than running each migration as its own transaction with its
     /// own fsync, hundreds of times when a hub with hundreds of towns takes its first batch.
+    /// Page cache of a town connection in everyday use, and while it applies a batch.
+    static let everydayCacheKiB = 512
+    static let applyCacheKiB = 4_096
+
     /// A new town file is a copy of the template (another process may have created it first).
     private static func copyTemplate(to path: String) throws {
         let folder = (path as NSString).deletingLastPathComponent
-        let template = "\(folder)/.town-template-\(migrator.migrations.count).sqlite"
+        let template = "\(folder)/.town-template-v\(migrator.migrations.count)"
         if !FileManager.default.fileExists(atPath: template) {
             let building = "\(template).\(UUID().uuidString)"
             StorageConfiguration.createPrivately(building)
@@ -256,6 +261,11 @@ public final class TenantDatabase: Sendable {
                                       arguments: [batchID]) {
             return ApplyResult(alreadyApplied: true, eventsIn: row[0], stored: row[1], unchanged: row[2])
         }
+        // A large town's tables and indexes outgrow the small everyday page cache; during a batch
+        // a larger one keeps them in memory (SQLite takes pages as it needs them, and gives them
+        // back when the cache shrinks again).
+        try db.execute(sql: "PRAGMA cache_size = -\(TenantDatabase.applyCacheKiB)")
+        defer { try? db.execute(sql: "PRAGMA cache_size = -\(TenantDatabase.everydayCacheKiB)") }
         let stamp = StorageConfiguration.timestamp(recordedAt)
         var writer = try EventWriter(db: db, batchID: batchID, fileSHA256: fileSHA256, recordedAt: stamp, caseCacheCapacity: caseCacheCapacity)
         let count = try writeAll(&writer)
