@@ -195,17 +195,8 @@ public func audit(
     ) else { throw .noConsistentTable }
     let offsets = linked.offsets
     let tables = published.tables.enumerated().map { index, table in
-        let layout = table.layout
-        let slice = Array(intervals[offsets[index]..<offsets[index + 1]])
-        return TableAudit(
-            cells: (0..<layout.rowCount).map { row in
-                (0..<layout.columnCount).map { column in slice[layout.index(of: .cell(row: row, column: column))] }
-            },
-            rowTotals: (0..<layout.rowCount).map { slice[layout.index(of: .rowTotal(row: $0))] },
-            columnTotals: (0..<layout.columnCount).map { slice[layout.index(of: .columnTotal(column: $0))] },
-            grandTotal: slice[layout.index(of: .grandTotal)],
-            suppressedPositions: table.suppressedPositions
-        )
+        TableAudit(layout: table.layout, intervals: Array(intervals[offsets[index]..<offsets[index + 1]]),
+                   suppressedPositions: table.suppressedPositions)
     }
     let listIntervals = Array(intervals[offsets.last!...])
     return (tables, ListAudit(entries: Array(listIntervals.dropLast()), total: listIntervals[listIntervals.count - 1]))
