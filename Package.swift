@@ -177,8 +177,9 @@ let package = Package(
         .testTarget(
             name: "WaterHubAppTests",
             dependencies: [
-                "WaterHubApp", "WaterHubTestSupport",
+                "WaterHubApp", "WaterHubTestSupport", "WaterHubStatistics", "WaterHubDisclosure",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings

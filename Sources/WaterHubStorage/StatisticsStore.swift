@@ -74,7 +74,7 @@ public final class StatisticsStore: Sendable {
                 CREATE TABLE duration (
                     measure TEXT NOT NULL CHECK (measure IN (\(codes(DurationMeasure.allCases.map(\.rawValue))))),
                     scope TEXT NOT NULL CHECK (\(scope)),
-                    households INTEGER CHECK (households >= 0 AND scope = 'region'),
+                    households INTEGER CHECK (households IS NULL OR (households >= 0 AND scope = 'region')),
                     q1_centidays INTEGER,
                     median_centidays INTEGER,
                     q3_centidays INTEGER,
