@@ -180,6 +180,7 @@ let package = Package(
                 "WaterHubApp", "WaterHubTestSupport", "WaterHubStatistics", "WaterHubDisclosure",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings
