@@ -45,9 +45,11 @@ struct DashboardPage {
         guard let last = statistics.weeks.last?.week else {
             return section + "<p>Nog geen gegevens.</p>\n</section>\n"
         }
-        let weeks = (0..<DashboardPage.trendWeeks).reversed().map { last.monday.adding(days: -7 * $0).isoWeek }
+        // The last weeks up to the latest one with steps, but not before the first one with steps.
+        let first = statistics.weeks.first!.week
+        let weeks = (0..<DashboardPage.trendWeeks).reversed().map { last.monday.adding(days: -7 * $0).isoWeek }.filter { $0 >= first }
         let byWeek = Dictionary(uniqueKeysWithValues: statistics.weeks.map { ($0.week, $0.table) })
-        section += "<p>Aantal huishoudens per week met die stap, alle gemeenten samen (laatste \(DashboardPage.trendWeeks) weken, \(weeks.first!) tot \(last)).</p>\n<div class=\"charts\">\n"
+        section += "<p>Aantal huishoudens per week met die stap, alle gemeenten samen, van \(weeks.first!) tot \(last) (hoogstens \(DashboardPage.trendWeeks) weken).</p>\n<div class=\"charts\">\n"
         for (column, type) in PublishedStatistics.eventTypes.enumerated() {
             let values: [Int?] = weeks.map { week in
                 guard let table = byWeek[week] else { return 0 }
@@ -198,6 +200,7 @@ struct DashboardPage {
         <meta charset="utf-8">
         <meta name="viewport" content="width=device-width, initial-scale=1">
         <meta name="referrer" content="no-referrer">
+        <link rel="icon" href="data:,">
         <title>\(HTML.escape(title))</title>
         <style>\(styleSheet)</style>
         </head>
@@ -260,7 +263,9 @@ struct DashboardPage {
         .scroll{overflow-x:auto}
         table{border-collapse:collapse;width:100%;font-size:.85rem}
         th,td{border-bottom:1px solid var(--line);padding:.3rem .45rem;text-align:left;vertical-align:bottom}
-        thead th{font-weight:600;font-size:.78rem}
+        thead th{font-weight:600;font-size:.72rem;hyphens:auto;overflow-wrap:anywhere}
+        table.counts{table-layout:fixed;min-width:760px}
+        table.counts th:first-child{width:9.5rem}
         td.num{text-align:right;font-variant-numeric:tabular-nums}
         tfoot th,tfoot td{font-weight:600;border-top:2px solid var(--ink)}
         .x{color:var(--muted);background:var(--hatch);font-weight:600}
