@@ -21,6 +21,8 @@ public struct DashboardRoutes: Sendable {
     /// The session cookie: HttpOnly (no script can read it), Secure (only over HTTPS; browsers
     /// also accept it from http://localhost), SameSite=Strict (never sent from another site).
     static let cookieName = "waterhub_dashboard"
+    /// The largest login form read; a larger body gets 413.
+    static let maxFormBytes = 65536
 
     public init(store: StatisticsStore, ledger: Ledger, sessions: DashboardSessions = DashboardSessions(),
                 today: @escaping @Sendable () -> CalendarDate, now: @escaping @Sendable () -> Date = { Date() }) {
@@ -102,9 +104,15 @@ public struct DashboardRoutes: Sendable {
         guard contentType.hasPrefix("application/x-www-form-urlencoded") else {
             throw HTTPError(.unsupportedMediaType, message: "send the form as application/x-www-form-urlencoded")
         }
-        let body = try await request.body.collect(upTo: 4096)
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: DashboardRoutes.maxFormBytes)
+        } catch {
+            throw APIError.bodyTooLarge(limit: DashboardRoutes.maxFormBytes)
+        }
         let form = DashboardRoutes.formFields(String(buffer: body))
         guard let presented = form["token"] else { throw APIError.badField("token", "the stats token, as waterhub token issue --scope stats printed it") }
+        guard presented.count <= 200 else { throw APIError.badField("token", "at most 200 characters; a token is about 60") }
         guard let token = try await ledger.authenticate(presented.trimmingCharacters(in: .whitespaces), at: now()),
               token.scope == .stats, token.tenant == nil else {
             var response = DashboardRoutes.htmlResponse(DashboardPage.loginPage(message: "Deze sleutel geeft geen toegang tot de statistieken."))

@@ -104,3 +104,79 @@ import WaterHubDisclosure
         #expect(withheld > 500)
     }
 }
+
+/// Checks the linked audit against plain enumeration on tiny months: every assignment of the
+/// withheld cells that reproduces every published figure (weekly totals and the month's sums) is
+/// listed, and each withheld figure's smallest and largest value must be the audit's interval.
+@Suite struct LinkedAuditBruteForceTests {
+    @Test func theLinkedAuditMatchesAnExhaustiveSearchOnTinyMonths() throws {
+        var generator = SeededGenerator(seed: 99)
+        var checked = 0
+        for _ in 0..<400 where checked < 40 {
+            let tables = try (0..<2).map { _ in
+                try makeTable((0..<2).map { _ in (0..<2).map { _ in [0, 1, 2, 3, 5][Int.random(in: 0..<5, using: &generator)] } })
+            }
+            let linked = try LinkedTables(tables: tables)
+            let published = suppress(linked, policy: DisclosurePolicy(threshold: 3, protectionRange: 3))
+            let withheldCells = published.tables.indices.flatMap { week in
+                (0..<2).flatMap { row in (0..<2).compactMap { column in
+                    published.tables[week][.cell(row: row, column: column)].isSuppressed ? (week, row, column) : nil
+                } }
+            }
+            // A withheld cell is at most the largest published figure it adds into; one that no published
+            // figure bounds can rise without limit. Searching one past the largest published figure
+            // sees both: bounded figures stay inside, unbounded ones reach the end of the search.
+            let largest = published.tables.flatMap { table in table.positions.compactMap { table[$0].publishedValue } }.max() ?? 0
+            let cap = max(largest, published.sums.total.publishedValue ?? 0) + 2
+            let total = (0..<withheldCells.count).reduce(1) { product, _ in product * cap }
+            guard !withheldCells.isEmpty, total <= 60_000 else { continue }
+            checked += 1
+            // Every figure of a candidate month, in one list: per week its positions, then the sums and their total.
+            func figures(_ cells: [[[Int]]]) -> [Int] {
+                var values: [Int] = []
+                var sums = [0, 0]
+                for week in cells {
+                    let columns = [week[0][0] + week[1][0], week[0][1] + week[1][1]]
+                    values += [week[0][0], week[0][1], week[1][0], week[1][1], week[0][0] + week[0][1], week[1][0] + week[1][1],
+                               columns[0], columns[1], columns[0] + columns[1]]
+                    sums[0] += columns[0]
+                    sums[1] += columns[1]
+                }
+                return values + sums + [sums[0] + sums[1]]
+            }
+            let truth = figures(tables.map(\.cells))
+            let shown: [Int?] = published.tables.flatMap { table in table.positions.map { table[$0].publishedValue } }
+                + (published.sums.entries + [published.sums.total]).map(\.publishedValue)
+            var lowest = [Int](repeating: Int.max, count: truth.count)
+            var highest = [Int](repeating: Int.min, count: truth.count)
+            var candidate = tables.map(\.cells)
+            for code in 0..<total {
+                var rest = code
+                for (week, row, column) in withheldCells {
+                    candidate[week][row][column] = 1 + rest % cap    // withheld figures are at least 1
+                    rest /= cap
+                }
+                let values = figures(candidate)
+                guard zip(values, shown).allSatisfy({ $1 == nil || $0 == $1 }) else { continue }
+                for index in values.indices {
+                    lowest[index] = min(lowest[index], values[index])
+                    highest[index] = max(highest[index], values[index])
+                }
+            }
+            let report = try audit(published, assuming: .suppressedValuesAreNonZero)
+            let intervals = report.tables.flatMap { table in
+                [TablePosition.cell(row: 0, column: 0), .cell(row: 0, column: 1), .cell(row: 1, column: 0), .cell(row: 1, column: 1),
+                 .rowTotal(row: 0), .rowTotal(row: 1), .columnTotal(column: 0), .columnTotal(column: 1), .grandTotal].map { table[$0] }
+            } + report.sums.entries + [report.sums.total]
+            for index in truth.indices where shown[index] == nil {
+                #expect(intervals[index].lower == lowest[index], "figure \(index) of \(tables.map(\.cells))")
+                if let upper = intervals[index].upper {
+                    #expect(upper == highest[index], "figure \(index) of \(tables.map(\.cells))")
+                } else {
+                    #expect(highest[index] >= cap, "figure \(index) of \(tables.map(\.cells)) is unbounded for the audit only")
+                }
+            }
+        }
+        #expect(checked >= 10)
+    }
+}
