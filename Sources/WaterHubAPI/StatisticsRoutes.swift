@@ -36,28 +36,15 @@ public struct StatisticsRoutes: Sendable {
         let representation = try StatisticsAnswer.representation(request)
         let statistics = try overview()
         context.audit.returned(rows: statistics.weeks.count)
-        if representation == .csv {
-            var csv = CSVWriter(buffer: ByteBuffer())
-            csv.begin(header: ["week"] + PublishedStatistics.eventTypes.map(\.rawValue) + ["total"])
-            for figures in statistics.weeks {
-                csv.field(figures.week.description)
-                for entry in figures.table.columnTotals + [figures.table.grandTotal] { csv.field(StatisticsAnswer.text(entry)) }
-                csv.endRow()
+        return StatisticsAnswer.answer(
+            representation, statistics, name: "weekly", header: ["week"] + StatisticsAnswer.typeColumns,
+            rows: statistics.weeks.map { [$0.week.description] + StatisticsAnswer.texts($0.table.columnTotals + [$0.table.grandTotal]) }
+        ) { json in
+            json.array("weeks", statistics.weeks) { figures, json in
+                json.member("week", figures.week.description)
+                StatisticsAnswer.counts(figures.table.columnTotals, total: figures.table.grandTotal, to: &json)
             }
-            return StatisticsAnswer.csv(csv, name: "weekly")
         }
-        var json = StatisticsAnswer.begin(statistics)
-        json.key("weeks")
-        json.beginArray()
-        for figures in statistics.weeks {
-            json.beginObject()
-            json.member("week", figures.week.description)
-            StatisticsAnswer.counts(figures.table.columnTotals, total: figures.table.grandTotal, to: &json)
-            json.endObject()
-        }
-        json.endArray()
-        json.endObject()
-        return .json(json)
     }
 
     /// `GET /v1/stats/weekly/{week}`: one week's table of towns × event types with its totals.
@@ -69,41 +56,25 @@ public struct StatisticsRoutes: Sendable {
         let statistics = try overview()
         let table = try store.weeklyTable(week)?.table ?? StatisticsAnswer.emptyTable(towns: statistics.towns)
         context.audit.returned(rows: statistics.towns.count + 1)
-        if representation == .csv {
-            var csv = CSVWriter(buffer: ByteBuffer())
-            csv.begin(header: ["nis", "town"] + PublishedStatistics.eventTypes.map(\.rawValue) + ["total"])
-            for (row, town) in statistics.towns.enumerated() {
-                csv.field(town.nisCode)
-                csv.field(town.name)
-                for entry in table.cells[row] + [table.rowTotals[row]] { csv.field(StatisticsAnswer.text(entry)) }
-                csv.endRow()
+        let towns = Array(statistics.towns.enumerated())
+        return StatisticsAnswer.answer(
+            representation, statistics, name: "week-\(week)", header: ["nis", "town"] + StatisticsAnswer.typeColumns,
+            rows: towns.map { row, town in [town.nisCode, town.name] + StatisticsAnswer.texts(table.cells[row] + [table.rowTotals[row]]) }
+                + [["region", "Regio"] + StatisticsAnswer.texts(table.columnTotals + [table.grandTotal])]
+        ) { json in
+            json.member("week", week.description)
+            json.member("from", week.monday.iso)
+            json.member("through", week.sunday.iso)
+            json.array("towns", towns) { element, json in
+                json.member("nis", element.element.nisCode)
+                json.member("name", element.element.name)
+                StatisticsAnswer.counts(table.cells[element.offset], total: table.rowTotals[element.offset], to: &json)
             }
-            csv.field("region")
-            csv.field("Regio")
-            for entry in table.columnTotals + [table.grandTotal] { csv.field(StatisticsAnswer.text(entry)) }
-            csv.endRow()
-            return StatisticsAnswer.csv(csv, name: "week-\(week)")
-        }
-        var json = StatisticsAnswer.begin(statistics)
-        json.member("week", week.description)
-        json.member("from", week.monday.iso)
-        json.member("through", week.sunday.iso)
-        json.key("towns")
-        json.beginArray()
-        for (row, town) in statistics.towns.enumerated() {
+            json.key("region")
             json.beginObject()
-            json.member("nis", town.nisCode)
-            json.member("name", town.name)
-            StatisticsAnswer.counts(table.cells[row], total: table.rowTotals[row], to: &json)
+            StatisticsAnswer.counts(table.columnTotals, total: table.grandTotal, to: &json)
             json.endObject()
         }
-        json.endArray()
-        json.key("region")
-        json.beginObject()
-        StatisticsAnswer.counts(table.columnTotals, total: table.grandTotal, to: &json)
-        json.endObject()
-        json.endObject()
-        return .json(json)
     }
 
     /// `GET /v1/stats/monthly`: per month (its ISO weeks), the region's households per event type.
@@ -111,34 +82,22 @@ public struct StatisticsRoutes: Sendable {
         let representation = try StatisticsAnswer.representation(request)
         let statistics = try overview()
         context.audit.returned(rows: statistics.months.count)
-        if representation == .csv {
-            var csv = CSVWriter(buffer: ByteBuffer())
-            csv.begin(header: ["month", "first_week", "last_week"] + PublishedStatistics.eventTypes.map(\.rawValue) + ["total"])
-            for figures in statistics.months {
-                csv.field(figures.month.description)
-                csv.field(figures.month.weeks.first?.description)
-                csv.field(figures.month.weeks.last?.description)
-                for entry in figures.list.entries + [figures.list.total] { csv.field(StatisticsAnswer.text(entry)) }
-                csv.endRow()
+        return StatisticsAnswer.answer(
+            representation, statistics, name: "monthly", header: ["month", "first_week", "last_week"] + StatisticsAnswer.typeColumns,
+            rows: statistics.months.map { figures in
+                [figures.month.description, figures.month.weeks.first?.description, figures.month.weeks.last?.description]
+                    + StatisticsAnswer.texts(figures.list.entries + [figures.list.total])
             }
-            return StatisticsAnswer.csv(csv, name: "monthly")
+        ) { json in
+            json.array("months", statistics.months) { figures, json in
+                json.member("month", figures.month.description)
+                json.key("weeks")
+                json.beginArray()
+                for week in figures.month.weeks { json.value(week.description) }
+                json.endArray()
+                StatisticsAnswer.counts(figures.list.entries, total: figures.list.total, to: &json)
+            }
         }
-        var json = StatisticsAnswer.begin(statistics)
-        json.key("months")
-        json.beginArray()
-        for figures in statistics.months {
-            json.beginObject()
-            json.member("month", figures.month.description)
-            json.key("weeks")
-            json.beginArray()
-            for week in figures.month.weeks { json.value(week.description) }
-            json.endArray()
-            StatisticsAnswer.counts(figures.list.entries, total: figures.list.total, to: &json)
-            json.endObject()
-        }
-        json.endArray()
-        json.endObject()
-        return .json(json)
     }
 
     /// `GET /v1/stats/durations`: quartiles of each duration, for the region and per town.
@@ -147,41 +106,28 @@ public struct StatisticsRoutes: Sendable {
         let statistics = try overview()
         let names = Dictionary(uniqueKeysWithValues: statistics.towns.map { ($0.nisCode, $0.name) })
         context.audit.returned(rows: statistics.durations.count)
-        if representation == .csv {
-            var csv = CSVWriter(buffer: ByteBuffer())
-            csv.begin(header: ["measure", "scope", "name", "households", "q1_days", "median_days", "q3_days"])
-            for figure in statistics.durations {
-                let quartiles = figure.quartiles.publishedValue
-                csv.field(figure.measure.rawValue)
-                csv.field(figure.scope.code)
-                csv.field(names[figure.scope.code] ?? "Regio")
-                csv.field(figure.households.map(String.init) ?? (figure.scope == .region ? "x" : ""))
-                for value in [quartiles?.first, quartiles?.median, quartiles?.third] {
-                    csv.field(value.map { StatisticsAnswer.days($0, decimalSeparator: ",") } ?? "x")
-                }
-                csv.endRow()
-            }
-            return StatisticsAnswer.csv(csv, name: "durations")
-        }
-        var json = StatisticsAnswer.begin(statistics)
-        json.key("durations")
-        json.beginArray()
-        for figure in statistics.durations {
+        func days(_ figure: DurationFigure, separator: String) -> [String?] {
             let quartiles = figure.quartiles.publishedValue
-            json.beginObject()
-            json.member("measure", figure.measure.rawValue)
-            json.member("scope", figure.scope.code)
-            json.member("name", names[figure.scope.code] ?? "Regio")
-            json.key("households"); json.value(figure.households.map(Int64.init))
-            for (name, value) in [("q1_days", quartiles?.first), ("median_days", quartiles?.median), ("q3_days", quartiles?.third)] {
-                json.key(name)
-                if let value { json.value(decimal: StatisticsAnswer.days(value, decimalSeparator: ".")) } else { json.null() }
-            }
-            json.endObject()
+            return [quartiles?.first, quartiles?.median, quartiles?.third].map { $0.map { StatisticsAnswer.days($0, decimalSeparator: separator) } }
         }
-        json.endArray()
-        json.endObject()
-        return .json(json)
+        return StatisticsAnswer.answer(
+            representation, statistics, name: "durations", header: ["measure", "scope", "name", "households", "q1_days", "median_days", "q3_days"],
+            rows: statistics.durations.map { figure in
+                [figure.measure.rawValue, figure.scope.code, names[figure.scope.code] ?? "Regio",
+                 figure.households.map(String.init) ?? (figure.scope == .region ? "x" : "")] + days(figure, separator: ",").map { $0 ?? "x" }
+            }
+        ) { json in
+            json.array("durations", statistics.durations) { figure, json in
+                json.member("measure", figure.measure.rawValue)
+                json.member("scope", figure.scope.code)
+                json.member("name", names[figure.scope.code] ?? "Regio")
+                json.key("households"); json.value(figure.households.map { Int64($0) })
+                for (name, value) in zip(["q1_days", "median_days", "q3_days"], days(figure, separator: ".")) {
+                    json.key(name)
+                    if let value { json.value(decimal: value) } else { json.null() }
+                }
+            }
+        }
     }
 
     /// `GET /v1/stats/protected`: per case state, the share of protected customers (whole percent).
@@ -189,30 +135,16 @@ public struct StatisticsRoutes: Sendable {
         let representation = try StatisticsAnswer.representation(request)
         let statistics = try overview()
         context.audit.returned(rows: statistics.protectedShares.count)
-        if representation == .csv {
-            var csv = CSVWriter(buffer: ByteBuffer())
-            csv.begin(header: ["state", "label", "protected_percent"])
-            for figure in statistics.protectedShares {
-                csv.field(figure.state.rawValue)
-                csv.field(figure.state.dutchLabel)
-                csv.field(StatisticsAnswer.text(figure.percent))
-                csv.endRow()
+        return StatisticsAnswer.answer(
+            representation, statistics, name: "protected", header: ["state", "label", "protected_percent"],
+            rows: statistics.protectedShares.map { [$0.state.rawValue, $0.state.dutchLabel, StatisticsAnswer.text($0.percent)] }
+        ) { json in
+            json.array("states", statistics.protectedShares) { figure, json in
+                json.member("state", figure.state.rawValue)
+                json.member("label", figure.state.dutchLabel)
+                json.key("protected_percent"); json.value(figure.percent.publishedValue.map { Int64($0) })
             }
-            return StatisticsAnswer.csv(csv, name: "protected")
         }
-        var json = StatisticsAnswer.begin(statistics)
-        json.key("states")
-        json.beginArray()
-        for figure in statistics.protectedShares {
-            json.beginObject()
-            json.member("state", figure.state.rawValue)
-            json.member("label", figure.state.dutchLabel)
-            json.key("protected_percent"); json.value(figure.percent.publishedValue.map(Int64.init))
-            json.endObject()
-        }
-        json.endArray()
-        json.endObject()
-        return .json(json)
     }
 
     /// `GET /v1/stats/outreach`: per contact method across towns, households, contacts and reach rate.
@@ -220,34 +152,23 @@ public struct StatisticsRoutes: Sendable {
         let representation = try StatisticsAnswer.representation(request)
         let statistics = try overview()
         context.audit.returned(rows: statistics.outreach.count)
-        if representation == .csv {
-            var csv = CSVWriter(buffer: ByteBuffer())
-            csv.begin(header: ["method", "label", "households", "contacts", "reached_percent"])
-            for figure in statistics.outreach {
-                let counts = figure.counts.publishedValue
-                csv.field(figure.method.rawValue)
-                csv.field(figure.method.dutchLabel)
-                for value in [counts?.households, counts?.contacts, counts?.reachedPercent] { csv.field(value.map(String.init) ?? "x") }
-                csv.endRow()
-            }
-            return StatisticsAnswer.csv(csv, name: "outreach")
-        }
-        var json = StatisticsAnswer.begin(statistics)
-        json.key("methods")
-        json.beginArray()
-        for figure in statistics.outreach {
+        func numbers(_ figure: OutreachFigure) -> [Int?] {
             let counts = figure.counts.publishedValue
-            json.beginObject()
-            json.member("method", figure.method.rawValue)
-            json.member("label", figure.method.dutchLabel)
-            json.key("households"); json.value(counts.map { Int64($0.households) })
-            json.key("contacts"); json.value(counts.map { Int64($0.contacts) })
-            json.key("reached_percent"); json.value(counts.map { Int64($0.reachedPercent) })
-            json.endObject()
+            return [counts?.households, counts?.contacts, counts?.reachedPercent]
         }
-        json.endArray()
-        json.endObject()
-        return .json(json)
+        return StatisticsAnswer.answer(
+            representation, statistics, name: "outreach", header: ["method", "label", "households", "contacts", "reached_percent"],
+            rows: statistics.outreach.map { [$0.method.rawValue, $0.method.dutchLabel] + numbers($0).map { $0.map(String.init) ?? "x" } }
+        ) { json in
+            json.array("methods", statistics.outreach) { figure, json in
+                json.member("method", figure.method.rawValue)
+                json.member("label", figure.method.dutchLabel)
+                for (name, value) in zip(["households", "contacts", "reached_percent"], numbers(figure)) {
+                    json.key(name)
+                    json.value(value.map { Int64($0) })
+                }
+            }
+        }
     }
 
     /// `GET /v1/stats/feeds`: per source, last delivery, rows per week (rounded to tens), share quarantined.
@@ -255,45 +176,26 @@ public struct StatisticsRoutes: Sendable {
         let representation = try StatisticsAnswer.representation(request)
         let statistics = try overview()
         context.audit.returned(rows: statistics.feeds.count)
-        if representation == .csv {
-            var csv = CSVWriter(buffer: ByteBuffer())
-            csv.begin(header: ["source", "name", "last_delivery", "quarantined_percent", "week", "rows_rounded"])
-            for feed in statistics.feeds {
-                for week in feed.roundedRowsPerWeek.keys.sorted() {
-                    csv.field(feed.source)
-                    csv.field(feed.name)
-                    csv.field(feed.lastDelivery?.iso)
-                    csv.field(feed.quarantinedPercent.map(String.init))
-                    csv.field(week.description)
-                    csv.field(Int64(feed.roundedRowsPerWeek[week]!))
-                    csv.endRow()
+        return StatisticsAnswer.answer(
+            representation, statistics, name: "feeds", header: ["source", "name", "last_delivery", "quarantined_percent", "week", "rows_rounded"],
+            rows: statistics.feeds.flatMap { feed in
+                feed.roundedRowsPerWeek.keys.sorted().map { week in
+                    [feed.source, feed.name, feed.lastDelivery?.iso, feed.quarantinedPercent.map(String.init), week.description,
+                     String(feed.roundedRowsPerWeek[week]!)]
                 }
             }
-            return StatisticsAnswer.csv(csv, name: "feeds")
-        }
-        var json = StatisticsAnswer.begin(statistics)
-        json.key("feeds")
-        json.beginArray()
-        for feed in statistics.feeds {
-            json.beginObject()
-            json.member("source", feed.source)
-            json.member("name", feed.name)
-            json.key("last_delivery"); json.value(feed.lastDelivery?.iso)
-            json.key("quarantined_percent"); json.value(feed.quarantinedPercent.map(Int64.init))
-            json.key("rows_per_week")
-            json.beginArray()
-            for week in feed.roundedRowsPerWeek.keys.sorted() {
-                json.beginObject()
-                json.member("week", week.description)
-                json.key("rows"); json.value(feed.roundedRowsPerWeek[week]!)
-                json.endObject()
+        ) { json in
+            json.array("feeds", statistics.feeds) { feed, json in
+                json.member("source", feed.source)
+                json.member("name", feed.name)
+                json.key("last_delivery"); json.value(feed.lastDelivery?.iso)
+                json.key("quarantined_percent"); json.value(feed.quarantinedPercent.map { Int64($0) })
+                json.array("rows_per_week", feed.roundedRowsPerWeek.keys.sorted()) { week, json in
+                    json.member("week", week.description)
+                    json.key("rows"); json.value(feed.roundedRowsPerWeek[week]!)
+                }
             }
-            json.endArray()
-            json.endObject()
         }
-        json.endArray()
-        json.endObject()
-        return .json(json)
     }
 }
 
@@ -320,6 +222,29 @@ enum StatisticsAnswer {
     }
 
     static func text(_ entry: Disclosed<Int>) -> String { entry.displayText(suppressedMarker: "x") }
+
+    static func texts(_ entries: [Disclosed<Int>]) -> [String?] { entries.map(text) }
+
+    /// The event types and the total, as CSV columns.
+    static let typeColumns = PublishedStatistics.eventTypes.map(\.rawValue) + ["total"]
+
+    /// One answer: CSV from the rows, or JSON from the common header and `body`.
+    static func answer(_ representation: Representation, _ statistics: PublishedStatistics, name: String, header: [String],
+                       rows: [[String?]], json body: (inout JSONWriter) -> Void) -> Response {
+        if representation == .csv {
+            var writer = CSVWriter(buffer: ByteBuffer())
+            writer.begin(header: header)
+            for row in rows {
+                for field in row { writer.field(field) }
+                writer.endRow()
+            }
+            return csv(writer, name: name)
+        }
+        var json = begin(statistics)
+        body(&json)
+        json.endObject()
+        return .json(json)
+    }
 
     /// A duration in days from hundredths of a day: `12.25`, or `12,25` for a spreadsheet.
     static func days(_ centidays: Int, decimalSeparator: String) -> String {
@@ -364,5 +289,19 @@ enum StatisticsAnswer {
                                    cells: towns.map { _ in Array(repeating: .published(0), count: columns) },
                                    rowTotals: towns.map { _ in .published(0) }, columnTotals: Array(repeating: .published(0), count: columns),
                                    grandTotal: .published(0))
+    }
+}
+
+extension JSONWriter {
+    /// `"name": [ {…}, … ]`, one object per element, written by `body`.
+    mutating func array<Elements: Sequence>(_ name: String, _ elements: Elements, _ body: (Elements.Element, inout JSONWriter) -> Void) {
+        key(name)
+        beginArray()
+        for element in elements {
+            beginObject()
+            body(element, &self)
+            endObject()
+        }
+        endArray()
     }
 }
