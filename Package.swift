@@ -7,6 +7,7 @@
 //   WaterHubCore      pure domain: events, households and cases, reference data, routing rules
 //   WaterHubDialects  pure feed decoding: CSV/JSON dialects, encodings, Dutch dates and amounts
 //   WaterHubDisclosure pure statistical disclosure control: primary and secondary cell suppression
+//   WaterHubStatistics pure: the regional cell's figures from the towns' counts, through disclosure control
 //   WaterHubConfig    reads and validates Config/ (YAML with file:line:key diagnostics)
 //   CCurl             the one C-facing target: libcurl plus typed shims for its variadic calls
 //   WaterHubFetch     the libcurl fetcher (file://, http(s)://, sftp://)
@@ -55,6 +56,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "WaterHubStatistics",
+            dependencies: ["WaterHubCore", "WaterHubDisclosure"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "WaterHubConfig",
             dependencies: [
                 "WaterHubCore", "WaterHubDialects",
@@ -79,7 +85,7 @@ let package = Package(
         .target(
             name: "WaterHubStorage",
             dependencies: [
-                "WaterHubCore",
+                "WaterHubCore", "WaterHubStatistics",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -90,7 +96,8 @@ let package = Package(
         .target(
             name: "WaterHubAPI",
             dependencies: [
-                "WaterHubCore", "WaterHubStorage",
+                "WaterHubCore", "WaterHubStorage", "WaterHubStatistics", "WaterHubDisclosure",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "Logging", package: "swift-log"),
@@ -103,7 +110,7 @@ let package = Package(
             name: "WaterHubApp",
             dependencies: [
                 "WaterHubCore", "WaterHubDialects", "WaterHubConfig", "WaterHubFetch",
-                "WaterHubStorage", "WaterHubAPI",
+                "WaterHubStorage", "WaterHubAPI", "WaterHubStatistics", "WaterHubDisclosure",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -143,6 +150,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "WaterHubStatisticsTests",
+            dependencies: ["WaterHubStatistics", "WaterHubDisclosure", "WaterHubCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "WaterHubFetchTests",
             dependencies: ["WaterHubFetch", "WaterHubTestSupport"],
             swiftSettings: swiftSettings
@@ -165,8 +177,10 @@ let package = Package(
         .testTarget(
             name: "WaterHubAppTests",
             dependencies: [
-                "WaterHubApp", "WaterHubTestSupport",
+                "WaterHubApp", "WaterHubTestSupport", "WaterHubStatistics", "WaterHubDisclosure",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings

@@ -52,6 +52,12 @@ public struct JSONWriter {
         buffer.writeStaticString(flag ? "true" : "false")
     }
 
+    /// A decimal number already written as JSON (`12.25`).
+    public mutating func value(decimal text: String) {
+        separate()
+        buffer.writeString(text)
+    }
+
     public mutating func null() {
         separate()
         buffer.writeStaticString("null")

@@ -81,6 +81,12 @@ func buildRouter(hub: Hub) -> Router<HubRequestContext> {
     let settings = APISettings(aftercare: configuration.aftercare, contactRoles: configuration.contactRoles,
                                maxBodyBytes: configuration.api.maxBodyBytes, today: { hub.today })
     TenantRoutes(registry: hub.registry, settings: settings).add(to: api)
+    // The cell's statistics read only their own store; the dashboard authenticates itself
+    // (a bearer header or its session cookie) and is audited like every route.
+    let statistics = StatisticsStore(path: hub.directory.statistics)
+    StatisticsRoutes(store: statistics).add(to: api)
+    let dashboard = router.group().add(middleware: AuditMiddleware(ledger: hub.ledger, now: hub.now))
+    DashboardRoutes(store: statistics, ledger: hub.ledger, today: { hub.today }, now: hub.now).add(to: dashboard)
     router.add(middleware: MethodNotAllowedMiddleware(routes: router.routes))    // last: sees only what no route took
     return router
 }

@@ -99,6 +99,7 @@ extension Hub {
             throw CommandFailure("there is no source \(source.debugDescription); sources are \(configuration.sources.map(\.id).joined(separator: ", "))")
         }
         let reports = try await fetchAll(only: source)
+        await rebuildStatisticsIfIngested(reports)
         for report in reports {
             print(report.summary)
             if case .ingested(_, _, let perTenant) = report.outcome {

@@ -36,13 +36,15 @@ public struct FeedScheduler: Service {
                 do { try await Task.sleep(for: .milliseconds(Int64(wait * 1000))) } catch { return }
                 continue
             }
-            for report in await hub.fetchAndIngest(source) {
+            let reports = await hub.fetchAndIngest(source)
+            for report in reports {
                 if report.needsAttention {
                     hub.logger.error("\(report.summary)")
                 } else {
                     hub.logger.info("\(report.summary)")
                 }
             }
+            await hub.rebuildStatisticsIfIngested(reports)
             next[sourceID] = FeedScheduler.nextRun(of: source.schedule, after: hub.now())
         }
     }

@@ -11,7 +11,8 @@ extension Hub {
         let lock = try DataDirectoryLock.holdForServing(directory)
         defer { close(lock) }
         try await finishUnfinishedBatches()
-        let services: [any Service] = schedule ? [FeedScheduler(hub: self), RetentionService(hub: self)] : [RetentionService(hub: self)]
+        try await rebuildStatistics()
+        let services: [any Service] = (schedule ? [FeedScheduler(hub: self)] : []) + [RetentionService(hub: self), StatisticsService(hub: self)]
         let scheme = configuration.tls == nil ? "http" : "https"
         let address = "\(scheme)://\(host ?? configuration.host):\(port ?? configuration.port)"
         let app = try buildApplication(hub: self, host: host, port: port, services: services) { [logger] _ in

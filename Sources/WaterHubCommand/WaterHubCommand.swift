@@ -9,7 +9,7 @@ struct WaterHubCommand: AsyncParsableCommand {
         commandName: "waterhub",
         abstract: "Fetches the water companies' weekly feeds, splits them per town, and serves each town its own slice.",
         subcommands: [Serve.self, Fetch.self, Status.self, QuarantineCommand.self, Quality.self, Check.self, Verify.self, Backup.self,
-                      Restore.self, Purge.self, Erase.self, TokenCommand.self, Audit.self]
+                      Restore.self, Purge.self, Erase.self, TokenCommand.self, Audit.self, StatsCommand.self]
     )
 }
 
@@ -231,6 +231,25 @@ struct TokenCommand: AsyncParsableCommand {
         func run() async throws {
             let hub = options.openHub()
             CommandRunner.run { try hub.revokeTokenCommand(id: id) }
+        }
+    }
+}
+
+struct StatsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stats",
+        abstract: "The regional cell's statistics (published figures only).",
+        subcommands: [Rebuild.self]
+    )
+
+    struct Rebuild: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Recomputes the statistics store from the town files and the ledger (serve does this after every ingest and daily).")
+
+        @OptionGroup var options: HubOptions
+
+        func run() async throws {
+            let hub = options.openHub()
+            await CommandRunner.run { try await hub.rebuildStatisticsCommand() }
         }
     }
 }

@@ -140,6 +140,13 @@ public enum ConfigurationLoader {
             if let days = retention.optional("raw_archive_days")?.integer(in: 1...36_500) { configuration.rawArchiveRetentionDays = days }
             retention.reportUnknownKeys()
         }
+        if let statisticsNode = hub.optional("statistics"), var statistics = LocatedMapping(statisticsNode) {
+            if let k = statistics.optional("threshold")?.integer(in: 2...1000) { configuration.statistics.threshold = k }
+            if let node = statistics.optional("protection_range"), let range = node.integer(in: 1...10_000) {
+                configuration.statistics.protectionRange = range
+            }
+            statistics.reportUnknownKeys()
+        }
         if let tenantsNode = hub.required("tenants"), let elements = tenantsNode.elements {
             var seen = Set<String>()
             for element in elements {

@@ -33,6 +33,8 @@ public struct HubConfiguration: Sendable {
     public var closedCaseRetentionMonths = 24
     /// `retention.raw_archive_days`: raw feed files (and quarantined raw rows) are purged after this; a source may set its own.
     public var rawArchiveRetentionDays = 730
+    /// `statistics.*`: disclosure control of the regional cell's statistics.
+    public var statistics = StatisticsSettings()
 
     public init(directory: String, reference: ReferenceData) {
         self.directory = directory

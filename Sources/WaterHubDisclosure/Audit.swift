@@ -70,13 +70,20 @@ public func audit(_ table: PublishedTable, assuming knowledge: AttackerKnowledge
     guard let intervals = layout.structure.exactIntervals(
         known: table.knownValues, lowerBound: knowledge.lowestSuppressedValue
     ) else { throw .noConsistentTable }
-    return TableAudit(
-        cells: (0..<layout.rowCount).map { row in
-            (0..<layout.columnCount).map { column in intervals[layout.index(of: .cell(row: row, column: column))] }
-        },
-        rowTotals: (0..<layout.rowCount).map { intervals[layout.index(of: .rowTotal(row: $0))] },
-        columnTotals: (0..<layout.columnCount).map { intervals[layout.index(of: .columnTotal(column: $0))] },
-        grandTotal: intervals[layout.index(of: .grandTotal)],
-        suppressedPositions: table.suppressedPositions
-    )
+    return TableAudit(layout: layout, intervals: intervals, suppressedPositions: table.suppressedPositions)
+}
+
+extension TableAudit {
+    /// The audit of one table from the intervals of its figures in layout order.
+    init(layout: TableLayout, intervals: [FeasibleInterval], suppressedPositions: [TablePosition]) {
+        self.init(
+            cells: (0..<layout.rowCount).map { row in
+                (0..<layout.columnCount).map { column in intervals[layout.index(of: .cell(row: row, column: column))] }
+            },
+            rowTotals: (0..<layout.rowCount).map { intervals[layout.index(of: .rowTotal(row: $0))] },
+            columnTotals: (0..<layout.columnCount).map { intervals[layout.index(of: .columnTotal(column: $0))] },
+            grandTotal: intervals[layout.index(of: .grandTotal)],
+            suppressedPositions: suppressedPositions
+        )
+    }
 }

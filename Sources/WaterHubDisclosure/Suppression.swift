@@ -30,8 +30,10 @@ struct SuppressionPlanner {
     private(set) var suppressed: [Bool]
     let primary: [Bool]
 
-    static func plan(structure: AdditiveStructure, values: [Int], policy: DisclosurePolicy) -> [Disclosed<Int>] {
-        var planner = SuppressionPlanner(structure: structure, values: values, policy: policy)
+    /// - Parameter alsoSensitive: figures to withhold for their own sake although their count is not
+    ///   small (a count that comes from fewer than k households); nil for none.
+    static func plan(structure: AdditiveStructure, values: [Int], policy: DisclosurePolicy, alsoSensitive: [Bool]? = nil) -> [Disclosed<Int>] {
+        var planner = SuppressionPlanner(structure: structure, values: values, policy: policy, alsoSensitive: alsoSensitive)
         planner.protect(planner.suppressedValues)
         planner.publishRedundantSecondaries()
         planner.verifyAndRepair()
@@ -41,12 +43,13 @@ struct SuppressionPlanner {
         }
     }
 
-    init(structure: AdditiveStructure, values: [Int], policy: DisclosurePolicy) {
+    init(structure: AdditiveStructure, values: [Int], policy: DisclosurePolicy, alsoSensitive: [Bool]? = nil) {
         precondition(structure.valueCount == values.count)
+        precondition(alsoSensitive.map { $0.count == values.count } ?? true)
         self.structure = structure
         self.values = values
         self.policy = policy
-        primary = values.map(policy.isSensitive)
+        primary = values.indices.map { policy.isSensitive(values[$0]) || (values[$0] > 0 && alsoSensitive?[$0] == true) }
         suppressed = primary
     }
 

@@ -1,0 +1,203 @@
+// Tables that share figures must be protected together.
+//
+// The cell sees one table per ISO week (towns × event types, with totals) and, per month, the
+// region's figure per event type: the sum of that month's weekly regional figures. A month
+// figure and three of its four weekly figures give away the fourth, however well each weekly
+// table is protected on its own. So the weekly tables of one month and the month's list are
+// suppressed as one structure, and the audit checks them as one.
+//
+// The structure is still a network, so the audit stays exact: every figure is an edge, and the
+// additive rules are "what flows into a node flows out of it".
+//
+//   week w:   grand total (Z2 → s_w), town total (s_w → town), cell (town → type_w),
+//             regional figure of the week (type_w → M_type)
+//   month:    regional figure of the month (M_type → Z1), month total (Z1 → Z2)
+//
+// At M_type the weekly regional figures of a type add up to the month's; at Z2 the month total
+// is the sum of the weekly grand totals. The rule of each weekly table that its column totals
+// add up to its grand total follows from the others, so nothing is lost.
+//
+// A month is a whole number of weeks (the ISO weeks whose Thursday falls in it), so months never
+// share a week and each month's structure is protected on its own.
+
+/// The tables of consecutive periods with the same columns (the ISO weeks of one month), and the
+/// list of their column totals summed over the periods (the month's figure per column) with its total.
+public struct LinkedTables: Sendable, Hashable {
+    /// The tables, in period order.
+    public let tables: [CountTable]
+    /// Per column, the sum of the tables' column totals; its total is the sum of the grand totals.
+    public let sums: CountList
+
+    /// Links tables that have the same column labels (at least one table).
+    public init(tables: [CountTable]) throws(DisclosureError) {
+        guard let first = tables.first else { throw .labelCountMismatch(expected: 1, found: 0) }
+        for table in tables where table.columnLabels.count != first.columnLabels.count {
+            throw .labelCountMismatch(expected: first.columnLabels.count, found: table.columnLabels.count)
+        }
+        self.tables = tables
+        sums = try CountList(
+            labels: first.columnLabels,
+            counts: (0..<first.columnCount).map { column in tables.reduce(0) { $0 + $1.columnTotals[column] } }
+        )
+    }
+
+    var layouts: [TableLayout] { tables.map { TableLayout(rowCount: $0.rowCount, columnCount: $0.columnCount) } }
+
+    /// Where each table's figures start in the joint numbering; the list's entries follow, then its total.
+    var offsets: [Int] {
+        var offsets: [Int] = []
+        var next = 0
+        for layout in layouts {
+            offsets.append(next)
+            next += layout.valueCount
+        }
+        offsets.append(next)
+        return offsets
+    }
+
+    var columnCount: Int { sums.counts.count }
+
+    var valueCount: Int { offsets.last! + columnCount + 1 }
+
+    /// Every figure in the joint numbering.
+    var values: [Int] {
+        tables.flatMap { table in table.positions.map { table[$0] } } + sums.counts + [sums.total]
+    }
+
+    var structure: AdditiveStructure {
+        let layouts = layouts
+        let columnCount = columnCount
+        // Nodes: Z1, Z2, one per column (M), then per table its source and its row and column nodes.
+        let z1 = 0, z2 = 1
+        func monthNode(_ column: Int) -> Int { 2 + column }
+        var tails: [Int] = []
+        var heads: [Int] = []
+        var nextNode = 2 + columnCount
+        for layout in layouts {
+            let source = nextNode
+            func rowNode(_ row: Int) -> Int { source + 1 + row }
+            func columnNode(_ column: Int) -> Int { source + 1 + layout.rowCount + column }
+            for row in 0..<layout.rowCount {
+                for column in 0..<layout.columnCount {
+                    tails.append(rowNode(row))
+                    heads.append(columnNode(column))
+                }
+            }
+            for row in 0..<layout.rowCount {
+                tails.append(source)
+                heads.append(rowNode(row))
+            }
+            for column in 0..<layout.columnCount {
+                tails.append(columnNode(column))
+                heads.append(monthNode(column))
+            }
+            tails.append(z2)
+            heads.append(source)
+            nextNode += 1 + layout.rowCount + layout.columnCount
+        }
+        for column in 0..<columnCount {
+            tails.append(monthNode(column))
+            heads.append(z1)
+        }
+        tails.append(z1)
+        heads.append(z2)
+        return AdditiveStructure(nodeCount: nextNode, tails: tails, heads: heads)
+    }
+}
+
+/// Linked tables as they may be shown.
+public struct PublishedLinkedTables: Sendable, Hashable {
+    /// The tables, in period order.
+    public let tables: [PublishedTable]
+    /// The sums over the periods, with their total.
+    public let sums: PublishedList
+
+    /// Creates published linked tables (e.g. read back from storage).
+    public init(tables: [PublishedTable], sums: PublishedList) {
+        self.tables = tables
+        self.sums = sums
+    }
+
+    var knownValues: [Int?] {
+        tables.flatMap(\.knownValues) + (sums.entries + [sums.total]).map(\.publishedValue)
+    }
+}
+
+/// Figures that must be withheld for their own sake although their count is not below the
+/// threshold: typically a total that counts steps, whose steps come from fewer than k households.
+public struct AdditionalSensitivity: Sendable, Hashable {
+    /// Per table, the positions that are sensitive.
+    public var tables: [Set<TablePosition>]
+    /// The entries of the sums that are sensitive (by index; the entry count stands for the total).
+    public var sums: Set<Int>
+
+    /// No additional sensitive figures in `tableCount` tables.
+    public init(tableCount: Int) {
+        tables = Array(repeating: [], count: tableCount)
+        sums = []
+    }
+
+    /// The given sensitive figures.
+    public init(tables: [Set<TablePosition>], sums: Set<Int>) {
+        self.tables = tables
+        self.sums = sums
+    }
+}
+
+/// Decides which figures of linked tables to publish, jointly: primary suppression (small counts,
+/// and the additional sensitive figures), then secondary suppression until the exact audit of the
+/// whole structure proves every withheld figure protected. Deterministic, like `suppress(_:policy:)`.
+public func suppress(
+    _ linked: LinkedTables,
+    policy: DisclosurePolicy = DisclosurePolicy(),
+    additionallySensitive: AdditionalSensitivity? = nil
+) -> PublishedLinkedTables {
+    let offsets = linked.offsets
+    var extra: [Bool]?
+    if let additionallySensitive {
+        var flags = [Bool](repeating: false, count: linked.valueCount)
+        for (index, layout) in linked.layouts.enumerated() where index < additionallySensitive.tables.count {
+            for position in additionallySensitive.tables[index] { flags[offsets[index] + layout.index(of: position)] = true }
+        }
+        for entry in additionallySensitive.sums where (0...linked.columnCount).contains(entry) {
+            flags[offsets.last! + entry] = true
+        }
+        extra = flags
+    }
+    let entries = SuppressionPlanner.plan(structure: linked.structure, values: linked.values, policy: policy, alsoSensitive: extra)
+    let tables = linked.tables.enumerated().map { index, table in
+        PublishedTable(table: table, entries: Array(entries[offsets[index]..<offsets[index + 1]]))
+    }
+    let sums = PublishedList(labels: linked.sums.labels, checkedEntries: Array(entries[offsets.last!...]))
+    return PublishedLinkedTables(tables: tables, sums: sums)
+}
+
+/// What a reader can deduce from published linked tables: the exact interval of every figure,
+/// using every table and the sums together. Throws `DisclosureError.noConsistentTable` when the
+/// published figures contradict each other.
+public func audit(
+    _ published: PublishedLinkedTables,
+    assuming knowledge: AttackerKnowledge
+) throws(DisclosureError) -> (tables: [TableAudit], sums: ListAudit) {
+    let columnCount = published.sums.entries.count
+    for table in published.tables where table.columnCount != columnCount {
+        throw .labelCountMismatch(expected: columnCount, found: table.columnCount)
+    }
+    // The structure depends only on the shapes: rebuild it from empty tables of the same shapes.
+    var shapes: [CountTable] = []
+    for table in published.tables {
+        shapes.append(try CountTable(rowLabels: table.rowLabels, columnLabels: table.columnLabels,
+                                     cells: Array(repeating: Array(repeating: 0, count: columnCount), count: table.rowCount)))
+    }
+    let linked = try LinkedTables(tables: shapes)
+    guard let intervals = linked.structure.exactIntervals(
+        known: published.knownValues, lowerBound: knowledge.lowestSuppressedValue
+    ) else { throw .noConsistentTable }
+    let offsets = linked.offsets
+    let tables = published.tables.enumerated().map { index, table in
+        TableAudit(layout: table.layout, intervals: Array(intervals[offsets[index]..<offsets[index + 1]]),
+                   suppressedPositions: table.suppressedPositions)
+    }
+    let listIntervals = Array(intervals[offsets.last!...])
+    return (tables, ListAudit(entries: Array(listIntervals.dropLast()), total: listIntervals[listIntervals.count - 1]))
+}
