@@ -85,7 +85,7 @@ func buildRouter(hub: Hub) -> Router<HubRequestContext> {
     // (a bearer header or its session cookie) and is audited like every route.
     let statistics = StatisticsStore(path: hub.directory.statistics)
     StatisticsRoutes(store: statistics).add(to: api)
-    let dashboard = router.group().add(middleware: AuditMiddleware(ledger: hub.ledger, now: hub.now))
+    let dashboard = router.group().add(middleware: AuditMiddleware(log: hub.auditLog, now: hub.now))
     DashboardRoutes(store: statistics, ledger: hub.ledger, today: { hub.today }, now: hub.now).add(to: dashboard)
     router.add(middleware: MethodNotAllowedMiddleware(routes: router.routes))    // last: sees only what no route took
     return router
