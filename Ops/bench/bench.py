@@ -196,8 +196,8 @@ def count_rows(directory, pattern, table="event"):
     """(files, total rows, rows per file stem) of the SQLite files matching pattern."""
     per_file = {}
     for path in sorted(Path(directory).glob(pattern)):
-        if path.name == "hub.sqlite":
-            continue
+        if path.name == "hub.sqlite" or path.name == "statistics.sqlite":
+            continue  # the hub's ledger and the cell's statistics store, not a town
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
             per_file[path.name.split(".")[0]] = db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]

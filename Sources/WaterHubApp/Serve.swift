@@ -5,13 +5,13 @@ import ServiceLifecycle
 import WaterHubConfig
 
 extension Hub {
-    /// `waterhub serve`: finishes any interrupted batch, then runs the pull API and (unless
-    /// disabled) the feed scheduler until SIGTERM or SIGINT.
+    /// `waterhub serve`: finishes any interrupted batch, then runs the pull API, the statistics
+    /// (rebuilt in the background when stale) and (unless disabled) the feed scheduler until
+    /// SIGTERM or SIGINT.
     public func serve(host: String?, port: Int?, schedule: Bool) async throws {
         let lock = try DataDirectoryLock.holdForServing(directory)
         defer { close(lock) }
         try await finishUnfinishedBatches()
-        try await rebuildStatistics()
         let services: [any Service] = (schedule ? [FeedScheduler(hub: self)] : []) + [RetentionService(hub: self), StatisticsService(hub: self)]
         let scheme = configuration.tls == nil ? "http" : "https"
         let address = "\(scheme)://\(host ?? configuration.host):\(port ?? configuration.port)"

@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -28,7 +29,7 @@ extension Hub {
         let started = ContinuousClock.now
         var towns: [TownObservations] = []
         for tenant in configuration.tenants {
-            if FileManager.default.fileExists(atPath: directory.tenantFile(tenant)), let database = try await registry.database(tenant.nisCode) {
+            if FileManager.default.fileExists(atPath: directory.tenantFile(tenant)), let database = try await registry.databaseForOnePass(tenant.nisCode) {
                 towns.append(try await database.statisticsObservations())
             } else {
                 towns.append(TownObservations(tenant: tenant))
@@ -36,7 +37,13 @@ extension Hub {
         }
         let feeds = try ledger.feedObservations(sources: configuration.sources.map { ($0.id, $0.name) })
         let policy = disclosurePolicy
-        let published = StatisticsBuilder.publish(towns: towns, feeds: feeds, policy: policy)
+        // Minutes of work on a large history: on threads of its own, not the pool that answers requests.
+        let observed = towns
+        let published = await withCheckedContinuation { (done: CheckedContinuation<PublishedStatistics, Never>) in
+            DispatchQueue.global(qos: .utility).async {
+                done.resume(returning: StatisticsBuilder.publish(towns: observed, feeds: feeds, policy: policy))
+            }
+        }
         try StatisticsStore(path: directory.statistics).replace(with: published)
         let elapsed = ContinuousClock.now - started
         let withheld = published.weeks.reduce(0) { $0 + $1.table.suppressedPositions.count }
@@ -45,6 +52,23 @@ extension Hub {
         logger.info("statistics rebuilt", metadata: ["weeks": "\(report.weeks)", "months": "\(report.months)",
                                                      "seconds": "\(String(format: "%.2f", report.seconds))"])
         return report
+    }
+
+    /// Whether the statistics store is missing, was built under another disclosure policy, or is
+    /// older than a change to a town file (a batch, or a contact a town recorded).
+    public func statisticsAreStale() -> Bool {
+        let files = FileManager.default
+        guard let built = (try? files.attributesOfItem(atPath: directory.statistics))?[.modificationDate] as? Date,
+              let stored = try? StatisticsStore(path: directory.statistics).loadPolicy(),
+              stored.threshold == configuration.statistics.threshold,
+              stored.protectionRange == configuration.statistics.effectiveProtectionRange else { return true }
+        for tenant in configuration.tenants {
+            let file = directory.tenantFile(tenant)
+            for path in [file, "\(file)-wal"] {
+                if let changed = (try? files.attributesOfItem(atPath: path))?[.modificationDate] as? Date, changed > built { return true }
+            }
+        }
+        return false
     }
 
     /// Rebuilds the statistics when one of the reports stored a new batch; a failure is logged,
@@ -65,8 +89,9 @@ extension Hub {
     }
 }
 
-/// Rebuilds the statistics inside `waterhub serve` once a day (contacts the towns record change
-/// the outreach figures between feeds); `serve` builds them once before it listens.
+/// Rebuilds the statistics inside `waterhub serve`: at start when they are stale (in the
+/// background: the API answers meanwhile, /v1/stats from the previous build or with 503 when
+/// there is none), then once a day (contacts the towns record change the outreach figures between feeds).
 public struct StatisticsService: Service {
     let hub: Hub
 
@@ -76,6 +101,13 @@ public struct StatisticsService: Service {
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
+            if hub.statisticsAreStale() {
+                do {
+                    try await hub.rebuildStatistics()
+                } catch {
+                    hub.logger.error("the statistics could not be rebuilt at start: \(error)")
+                }
+            }
             while !Task.isCancelled {
                 do { try await Task.sleep(for: .seconds(86_400)) } catch { return }
                 do {

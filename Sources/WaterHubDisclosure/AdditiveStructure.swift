@@ -25,33 +25,13 @@ struct AdditiveStructure: Sendable, Hashable {
         )
     }
 
-    /// The network of the ways the withheld figures other than `excluded` can move away from
-    /// `point` (a table consistent with everything published): each can rise without limit
-    /// (tail → head) or fall down to `lowerBound` (head → tail).
-    func movementNetwork(point: [Int], suppressed: [Bool], lowerBound: Int, excluding excluded: Int) -> FlowNetwork {
-        var network = FlowNetwork(nodeCount: nodeCount)
-        for value in 0..<valueCount where suppressed[value] && value != excluded {
-            network.addArc(from: tails[value], to: heads[value], capacity: FlowNetwork.unlimited, label: value)
-            let room = point[value] - lowerBound
-            if room > 0 {
-                network.addArc(from: heads[value], to: tails[value], capacity: room, label: value)
-            }
-        }
+    /// The network of the ways the withheld figures can move away from `point` (a table
+    /// consistent with everything published): each can rise without limit (tail → head) or fall
+    /// down to `lowerBound` (head → tail).
+    func movementNetwork(point: [Int], suppressed: [Bool], lowerBound: Int) -> MovementNetwork {
+        var network = MovementNetwork(structure: self, point: point, lowerBound: lowerBound)
+        for value in 0..<valueCount where suppressed[value] { network.withhold(value) }
         return network
-    }
-
-    /// How far the withheld figure `value` can fall from `point`, up to `limit`.
-    func fall(of value: Int, point: [Int], suppressed: [Bool], lowerBound: Int, limit: Int) -> Int {
-        let room = min(point[value] - lowerBound, limit)
-        guard room > 0 else { return 0 }
-        var network = movementNetwork(point: point, suppressed: suppressed, lowerBound: lowerBound, excluding: value)
-        return network.maximumFlow(from: tails[value], to: heads[value], limit: room)
-    }
-
-    /// How far the withheld figure `value` can rise from `point`, up to `limit`.
-    func rise(of value: Int, point: [Int], suppressed: [Bool], lowerBound: Int, limit: Int) -> Int {
-        var network = movementNetwork(point: point, suppressed: suppressed, lowerBound: lowerBound, excluding: value)
-        return network.maximumFlow(from: heads[value], to: tails[value], limit: limit)
     }
 
     /// A table consistent with the known figures in which every unknown one is at least
@@ -92,13 +72,87 @@ struct AdditiveStructure: Sendable, Hashable {
     /// when the known figures contradict each other.
     func exactIntervals(known: [Int?], lowerBound: Int) -> [FeasibleInterval]? {
         guard let point = consistentPoint(known: known, lowerBound: lowerBound) else { return nil }
-        let suppressed = known.map { $0 == nil }
+        var network = movementNetwork(point: point, suppressed: known.map { $0 == nil }, lowerBound: lowerBound)
         return (0..<valueCount).map { value in
-            guard suppressed[value] else { return FeasibleInterval(lower: point[value], upper: point[value]) }
-            let rise = rise(of: value, point: point, suppressed: suppressed, lowerBound: lowerBound, limit: FlowNetwork.unlimited)
-            let fall = fall(of: value, point: point, suppressed: suppressed, lowerBound: lowerBound, limit: FlowNetwork.unlimited)
+            guard known[value] == nil else { return FeasibleInterval(lower: point[value], upper: point[value]) }
+            let rise = network.rise(of: value, limit: FlowNetwork.unlimited)
+            let fall = network.fall(of: value, limit: FlowNetwork.unlimited)
             return FeasibleInterval(lower: point[value] - fall, upper: rise >= FlowNetwork.unlimited ? nil : point[value] + rise)
         }
+    }
+}
+
+/// The movement network of a structure for a set of withheld figures that grows and shrinks, built
+/// once and asked many questions: every figure ever withheld keeps its arcs (a published one with
+/// no capacity), and each question starts again from the capacities of the current set with the
+/// figure asked about taken out. Answers are exact maximum flows, the same as in a network built
+/// afresh for each question.
+struct MovementNetwork {
+    let structure: AdditiveStructure
+    let point: [Int]
+    let lowerBound: Int
+    /// The network as the last question left it: its residual capacities carry that flow.
+    private(set) var flows: FlowNetwork
+    /// The residual capacities with no flow, for the current withheld figures.
+    private var capacities: [Int] = []
+    /// Each figure's first arc (its rise; its fall, if it can fall, is the arc pair after it), or -1.
+    private var firstArcOfValue: [Int]
+
+    init(structure: AdditiveStructure, point: [Int], lowerBound: Int) {
+        self.structure = structure
+        self.point = point
+        self.lowerBound = lowerBound
+        flows = FlowNetwork(nodeCount: structure.nodeCount)
+        firstArcOfValue = Array(repeating: -1, count: structure.valueCount)
+    }
+
+    private func room(_ value: Int) -> Int { point[value] - lowerBound }
+
+    /// Lets a figure move: it is withheld from now on.
+    mutating func withhold(_ value: Int) {
+        let room = room(value)
+        if firstArcOfValue[value] < 0 {
+            firstArcOfValue[value] = flows.addArc(from: structure.tails[value], to: structure.heads[value], capacity: 0, label: value)
+            if room > 0 { flows.addArc(from: structure.heads[value], to: structure.tails[value], capacity: 0, label: value) }
+            capacities += Array(repeating: 0, count: flows.arcCount - capacities.count)
+        }
+        setCapacity(of: value, open: true)
+    }
+
+    /// Fixes a figure again: it is published from now on.
+    mutating func publish(_ value: Int) {
+        guard firstArcOfValue[value] >= 0 else { return }
+        setCapacity(of: value, open: false)
+    }
+
+    private mutating func setCapacity(of value: Int, open: Bool) {
+        let arc = firstArcOfValue[value]
+        capacities[arc] = open ? FlowNetwork.unlimited : 0
+        if room(value) > 0 { capacities[arc + 2] = open ? room(value) : 0 }
+    }
+
+    /// The largest flow (up to `limit`) from `source` to `sink` through the withheld figures other
+    /// than `excluded`; `flows` then holds it.
+    private mutating func maximumFlow(excluding excluded: Int, from source: Int, to sink: Int, limit: Int) -> Int {
+        flows.resetResiduals(to: capacities)
+        let arc = firstArcOfValue[excluded]
+        if arc >= 0 {
+            flows.setResidual(of: arc, to: 0)
+            if room(excluded) > 0 { flows.setResidual(of: arc + 2, to: 0) }
+        }
+        return flows.maximumFlow(from: source, to: sink, limit: limit)
+    }
+
+    /// How far `value` can rise, up to `limit`: the flow that can go back around it, head to tail.
+    mutating func rise(of value: Int, limit: Int) -> Int {
+        maximumFlow(excluding: value, from: structure.heads[value], to: structure.tails[value], limit: limit)
+    }
+
+    /// How far `value` can fall, up to `limit` (never below the lower bound): tail to head.
+    mutating func fall(of value: Int, limit: Int) -> Int {
+        let room = min(room(value), limit)
+        guard room > 0 else { return 0 }
+        return maximumFlow(excluding: value, from: structure.tails[value], to: structure.heads[value], limit: room)
     }
 }
 
@@ -116,8 +170,20 @@ struct FlowNetwork {
     /// What each arc stands for (a figure's index), or -1.
     private(set) var label: [Int] = []
 
+    // Work space of `maximumFlow`, kept between calls so that a flow that stays near its end points
+    // costs what it touches, not the size of the network. A node's level in the current search is
+    // `mark - search << levelBits`; marks of earlier searches are smaller than any current one.
+    private var mark: [Int]
+    private var currentArc: [Int]
+    private var queue: [Int]
+    private var search = 0
+    private static let levelBits = 24
+
     init(nodeCount: Int) {
         firstArc = Array(repeating: -1, count: nodeCount)
+        mark = Array(repeating: -1, count: nodeCount)
+        currentArc = Array(repeating: -1, count: nodeCount)
+        queue = Array(repeating: 0, count: nodeCount)
     }
 
     var nodeCount: Int { firstArc.count }
@@ -142,6 +208,16 @@ struct FlowNetwork {
         return arc
     }
 
+    /// Sets every residual capacity (one per arc, reverse arcs included).
+    mutating func resetResiduals(to capacities: [Int]) {
+        precondition(capacities.count == residual.count)
+        residual = capacities
+    }
+
+    mutating func setResidual(of arc: Int, to capacity: Int) {
+        residual[arc] = capacity
+    }
+
     /// The node an arc leaves from.
     func tail(of arc: Int) -> Int { target[arc ^ 1] }
 
@@ -160,33 +236,36 @@ struct FlowNetwork {
     mutating func maximumFlow(from source: Int, to sink: Int, limit: Int) -> Int {
         precondition(source != sink, "A flow needs two different end points.")
         var total = 0
-        var level = [Int](repeating: -1, count: nodeCount)
-        var current = [Int](repeating: -1, count: nodeCount)
-        var queue = [Int](repeating: 0, count: nodeCount)
         while total < limit {
-            for node in 0..<nodeCount { level[node] = -1 }
-            level[source] = 0
+            // Dinic's algorithm: levels by breadth-first search from the source, then blocking
+            // flow along arcs that go one level up.
+            search += 1
+            let base = search << FlowNetwork.levelBits
+            mark[source] = base
+            currentArc[source] = firstArc[source]
             queue[0] = source
             var front = 0
             var back = 1
             while front < back {
                 let node = queue[front]
                 front += 1
+                // Level by level: past the sink's level nothing leads to the sink any more.
+                if mark[sink] >= base && mark[node] >= mark[sink] { break }
                 var arc = firstArc[node]
                 while arc >= 0 {
                     let next = target[arc]
-                    if residual[arc] > 0 && level[next] < 0 {
-                        level[next] = level[node] + 1
+                    if residual[arc] > 0 && mark[next] < base {
+                        mark[next] = mark[node] + 1
+                        currentArc[next] = firstArc[next]
                         queue[back] = next
                         back += 1
                     }
                     arc = nextArc[arc]
                 }
             }
-            if level[sink] < 0 { break }
-            for node in 0..<nodeCount { current[node] = firstArc[node] }
+            if mark[sink] < base { break }
             while total < limit {
-                let pushed = augment(from: source, to: sink, amount: limit - total, level: level, current: &current)
+                let pushed = augment(from: source, to: sink, amount: limit - total)
                 if pushed == 0 { break }
                 total += pushed
             }
@@ -194,20 +273,20 @@ struct FlowNetwork {
         return total
     }
 
-    private mutating func augment(from node: Int, to sink: Int, amount: Int, level: [Int], current: inout [Int]) -> Int {
+    private mutating func augment(from node: Int, to sink: Int, amount: Int) -> Int {
         if node == sink { return amount }
-        while current[node] >= 0 {
-            let arc = current[node]
+        while currentArc[node] >= 0 {
+            let arc = currentArc[node]
             let next = target[arc]
-            if residual[arc] > 0 && level[next] == level[node] + 1 {
-                let pushed = augment(from: next, to: sink, amount: min(amount, residual[arc]), level: level, current: &current)
+            if residual[arc] > 0 && mark[next] == mark[node] + 1 {
+                let pushed = augment(from: next, to: sink, amount: min(amount, residual[arc]))
                 if pushed > 0 {
                     residual[arc] -= pushed
                     residual[arc ^ 1] += pushed
                     return pushed
                 }
             }
-            current[node] = nextArc[arc]
+            currentArc[node] = nextArc[arc]
         }
         return 0
     }
@@ -218,13 +297,14 @@ struct FlowNetwork {
         var distance = [Int](repeating: Int.max, count: nodeCount)
         var arcInto = [Int](repeating: -1, count: nodeCount)
         var settled = [Bool](repeating: false, count: nodeCount)
+        // Unsettled nodes by (distance, node), so the next one settled is the nearest and, among
+        // equally near ones, the lowest-numbered; entries made stale by a shorter distance are skipped.
+        var frontier = MinimumHeap()
         distance[source] = 0
+        frontier.insert((0, source))
         while true {
-            var node = -1
-            for candidate in 0..<nodeCount where !settled[candidate] && distance[candidate] != Int.max {
-                if node < 0 || distance[candidate] < distance[node] { node = candidate }
-            }
-            if node < 0 { return nil }
+            guard let (nearest, node) = frontier.popMinimum() else { return nil }
+            if settled[node] || nearest != distance[node] { continue }
             if node == sink { break }
             settled[node] = true
             var arc = firstArc[node]
@@ -235,6 +315,7 @@ struct FlowNetwork {
                     if through < distance[next] {
                         distance[next] = through
                         arcInto[next] = arc
+                        frontier.insert((through, next))
                     }
                 }
                 arc = nextArc[arc]
@@ -248,5 +329,39 @@ struct FlowNetwork {
             node = tail(of: arc)
         }
         return path.reversed()
+    }
+}
+
+/// A binary heap of (distance, node) pairs, smallest first.
+struct MinimumHeap {
+    private var entries: [(Int, Int)] = []
+
+    mutating func insert(_ entry: (Int, Int)) {
+        entries.append(entry)
+        var child = entries.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard entries[child] < entries[parent] else { break }
+            entries.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    mutating func popMinimum() -> (Int, Int)? {
+        guard let last = entries.popLast() else { return nil }
+        guard !entries.isEmpty else { return last }
+        let minimum = entries[0]
+        entries[0] = last
+        var parent = 0
+        while true {
+            let left = 2 * parent + 1
+            guard left < entries.count else { break }
+            let right = left + 1
+            let smaller = right < entries.count && entries[right] < entries[left] ? right : left
+            guard entries[smaller] < entries[parent] else { break }
+            entries.swapAt(parent, smaller)
+            parent = smaller
+        }
+        return minimum
     }
 }

@@ -29,6 +29,8 @@ struct SuppressionPlanner {
     let policy: DisclosurePolicy
     private(set) var suppressed: [Bool]
     let primary: [Bool]
+    /// The movement network of the currently withheld figures, kept in step with `suppressed`.
+    private var movement: MovementNetwork
 
     /// - Parameter alsoSensitive: figures to withhold for their own sake although their count is not
     ///   small (a count that comes from fewer than k households); nil for none.
@@ -51,6 +53,12 @@ struct SuppressionPlanner {
         self.policy = policy
         primary = values.indices.map { policy.isSensitive(values[$0]) || (values[$0] > 0 && alsoSensitive?[$0] == true) }
         suppressed = primary
+        movement = structure.movementNetwork(point: values, suppressed: primary, lowerBound: policy.attackerKnowledge.lowestSuppressedValue)
+    }
+
+    private mutating func setSuppressed(_ figure: Int, _ withheld: Bool) {
+        suppressed[figure] = withheld
+        if withheld { movement.withhold(figure) } else { movement.publish(figure) }
     }
 
     private var lowerBound: Int { policy.attackerKnowledge.lowestSuppressedValue }
@@ -78,21 +86,17 @@ struct SuppressionPlanner {
     private mutating func protect(_ value: Int) -> [Int] {
         var added: [Int] = []
         for _ in 0..<values.count {
-            var network = structure.movementNetwork(
-                point: values, suppressed: suppressed, lowerBound: lowerBound, excluding: value
-            )
-            let rise = network.maximumFlow(from: structure.heads[value], to: structure.tails[value], limit: range)
+            let rise = movement.rise(of: value, limit: range)
             if rise >= range { break }
-            let fall = structure.fall(
-                of: value, point: values, suppressed: suppressed, lowerBound: lowerBound, limit: range - rise
-            )
+            // `network` carries a maximum flow around `value`: every further path around it needs
+            // at least one published figure.
+            let network = movement.flows
+            let fall = movement.fall(of: value, limit: range - rise)
             let shortfall = range - rise - fall
             if shortfall <= 0 { break }
-            // `network` now carries a maximum flow around `value`: every further path around it
-            // needs at least one published figure.
             guard let path = cheapestWidening(of: value, in: network, shortfall: shortfall) else { break }
             for figure in path {
-                suppressed[figure] = true
+                setSuppressed(figure, true)
                 added.append(figure)
             }
         }
@@ -148,21 +152,14 @@ struct SuppressionPlanner {
 
     /// A proof that the withheld figure `value` can move by the protection range: the figures
     /// that carry the flows showing how far it can rise and fall. Nil when it cannot move so far.
-    private func protectionWitness(_ value: Int) -> [Int]? {
-        var riseNetwork = structure.movementNetwork(
-            point: values, suppressed: suppressed, lowerBound: lowerBound, excluding: value
-        )
-        let rise = riseNetwork.maximumFlow(from: structure.heads[value], to: structure.tails[value], limit: range)
-        var carriers = riseNetwork.labelsCarryingFlow
+    private mutating func protectionWitness(_ value: Int) -> [Int]? {
+        let rise = movement.rise(of: value, limit: range)
+        var carriers = movement.flows.labelsCarryingFlow
         if rise < range {
-            let room = min(values[value] - lowerBound, range - rise)
-            guard room > 0 else { return nil }
-            var fallNetwork = structure.movementNetwork(
-                point: values, suppressed: suppressed, lowerBound: lowerBound, excluding: value
-            )
-            let fall = fallNetwork.maximumFlow(from: structure.tails[value], to: structure.heads[value], limit: room)
+            guard values[value] - lowerBound > 0 else { return nil }
+            let fall = movement.fall(of: value, limit: range - rise)
             guard rise + fall >= range else { return nil }
-            carriers += fallNetwork.labelsCarryingFlow
+            carriers += movement.flows.labelsCarryingFlow
         }
         return carriers
     }
@@ -177,7 +174,7 @@ struct SuppressionPlanner {
             witnesses[value] = witness
         }
         for candidate in smallestFirst(suppressedValues.filter { !primary[$0] }).reversed() {
-            suppressed[candidate] = false
+            setSuppressed(candidate, false)
             var renewed: [(value: Int, witness: [Int])] = []
             var stillProtected = true
             for value in suppressedValues where witnesses[value]?.contains(candidate) ?? true {
@@ -191,7 +188,7 @@ struct SuppressionPlanner {
                 for (value, witness) in renewed { witnesses[value] = witness }
                 witnesses[candidate] = nil
             } else {
-                suppressed[candidate] = true
+                setSuppressed(candidate, true)
             }
         }
     }
@@ -205,7 +202,7 @@ struct SuppressionPlanner {
             protect(failing)
         }
         for figure in 0..<values.count where values[figure] > 0 {
-            suppressed[figure] = true
+            setSuppressed(figure, true)
         }
     }
 

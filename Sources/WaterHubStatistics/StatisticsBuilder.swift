@@ -43,9 +43,10 @@ public enum StatisticsBuilder {
         let types = PublishedStatistics.eventTypes
         let weeksWithData = Set(towns.flatMap { $0.householdsPerWeek.keys }).sorted()
         let byMonth = Dictionary(grouping: weeksWithData, by: StatisticsMonth.init(of:))
-        var weekly: [WeeklyFigures] = []
-        var monthly: [MonthlyFigures] = []
-        for month in byMonth.keys.sorted() {
+        // Months never share a week, so each month's tables are protected on their own, on as
+        // many cores as there are; the results are put together in month order.
+        let months = byMonth.keys.sorted()
+        let published = months.concurrentMap { month -> (weeks: [ISOWeek], published: PublishedLinkedTables) in
             let weeks = byMonth[month]!.sorted()
             var tables: [CountTable] = []
             var sensitive: [Set<TablePosition>] = []
@@ -73,10 +74,13 @@ public enum StatisticsBuilder {
             if towns.reduce(0, { $0 + ($1.householdsPerMonthAnyType[month] ?? 0) }) < policy.threshold {
                 sensitiveSums.insert(types.count)
             }
-            let published = suppress(linked, policy: policy,
-                                     additionallySensitive: AdditionalSensitivity(tables: sensitive, sums: sensitiveSums))
-            for (week, table) in zip(weeks, published.tables) { weekly.append(WeeklyFigures(week: week, table: table)) }
-            monthly.append(MonthlyFigures(month: month, list: published.sums))
+            return (weeks, suppress(linked, policy: policy, additionallySensitive: AdditionalSensitivity(tables: sensitive, sums: sensitiveSums)))
+        }
+        var weekly: [WeeklyFigures] = []
+        var monthly: [MonthlyFigures] = []
+        for (month, result) in zip(months, published) {
+            for (week, table) in zip(result.weeks, result.published.tables) { weekly.append(WeeklyFigures(week: week, table: table)) }
+            monthly.append(MonthlyFigures(month: month, list: result.published.sums))
         }
         return (weekly, monthly)
     }

@@ -229,6 +229,15 @@ public final class StatisticsStore: Sendable {
         try read { db in try StatisticsStore.load(from: db, weeks: .regionOnly) }
     }
 
+    /// The disclosure policy the stored figures were published under (nil when no build exists).
+    public func loadPolicy() throws -> (threshold: Int, protectionRange: Int)? {
+        try read { db -> (threshold: Int, protectionRange: Int)? in
+            let meta = Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT name, value FROM meta").map { ($0[0] as String, $0[1] as String) })
+            guard let threshold = meta["threshold"].flatMap({ Int($0) }), let range = meta["protection_range"].flatMap({ Int($0) }) else { return nil }
+            return (threshold, range)
+        } ?? nil
+    }
+
     /// The table of one week (nil when the week has no steps, or no build exists).
     public func weeklyTable(_ week: ISOWeek) throws -> WeeklyFigures? {
         try read { db -> WeeklyFigures? in
