@@ -97,6 +97,8 @@ struct MovementNetwork {
     private var capacities: [Int] = []
     /// Each figure's first arc (its rise; its fall, if it can fall, is the arc pair after it), or -1.
     private var firstArcOfValue: [Int]
+    /// The figure the last question took out, if it has arcs.
+    private var excluded: Int?
 
     init(structure: AdditiveStructure, point: [Int], lowerBound: Int) {
         self.structure = structure
@@ -128,19 +130,47 @@ struct MovementNetwork {
     private mutating func setCapacity(of value: Int, open: Bool) {
         let arc = firstArcOfValue[value]
         capacities[arc] = open ? FlowNetwork.unlimited : 0
-        if room(value) > 0 { capacities[arc + 2] = open ? room(value) : 0 }
+        flows.setResidual(of: arc, to: capacities[arc])
+        if room(value) > 0 {
+            capacities[arc + 2] = open ? room(value) : 0
+            flows.setResidual(of: arc + 2, to: capacities[arc + 2])
+        }
+    }
+
+    /// Takes the last question's flow out again: only the arcs it changed, not the whole network.
+    private mutating func clearFlow() {
+        for arc in flows.touchedArcs {
+            flows.setResidual(of: arc, to: capacities[arc])
+            flows.setResidual(of: arc ^ 1, to: capacities[arc ^ 1])
+        }
+        flows.forgetTouchedArcs()
+        if let excluded = excluded, firstArcOfValue[excluded] >= 0 {
+            let arc = firstArcOfValue[excluded]
+            flows.setResidual(of: arc, to: capacities[arc])
+            if room(excluded) > 0 { flows.setResidual(of: arc + 2, to: capacities[arc + 2]) }
+        }
+        excluded = nil
     }
 
     /// The largest flow (up to `limit`) from `source` to `sink` through the withheld figures other
     /// than `excluded`; `flows` then holds it.
-    private mutating func maximumFlow(excluding excluded: Int, from source: Int, to sink: Int, limit: Int) -> Int {
-        flows.resetResiduals(to: capacities)
-        let arc = firstArcOfValue[excluded]
+    private mutating func maximumFlow(excluding value: Int, from source: Int, to sink: Int, limit: Int) -> Int {
+        clearFlow()
+        let arc = firstArcOfValue[value]
         if arc >= 0 {
+            excluded = value
             flows.setResidual(of: arc, to: 0)
-            if room(excluded) > 0 { flows.setResidual(of: arc + 2, to: 0) }
+            if room(value) > 0 { flows.setResidual(of: arc + 2, to: 0) }
         }
         return flows.maximumFlow(from: source, to: sink, limit: limit)
+    }
+
+    /// The figures whose arcs carry the last question's flow (with repeats, in no set order).
+    var labelsCarryingFlow: [Int] {
+        flows.touchedArcs.compactMap { arc in
+            let forward = arc & ~1
+            return flows.flow(on: forward) > 0 && flows.label[forward] >= 0 ? flows.label[forward] : nil
+        }
     }
 
     /// How far `value` can rise, up to `limit`: the flow that can go back around it, head to tail.
@@ -178,6 +208,8 @@ struct FlowNetwork {
     private var queue: [Int]
     private var search = 0
     private static let levelBits = 24
+    /// The arcs whose residual capacity a flow changed since `forgetTouchedArcs` (with repeats).
+    private(set) var touchedArcs: [Int] = []
 
     init(nodeCount: Int) {
         firstArc = Array(repeating: -1, count: nodeCount)
@@ -208,14 +240,12 @@ struct FlowNetwork {
         return arc
     }
 
-    /// Sets every residual capacity (one per arc, reverse arcs included).
-    mutating func resetResiduals(to capacities: [Int]) {
-        precondition(capacities.count == residual.count)
-        residual = capacities
-    }
-
     mutating func setResidual(of arc: Int, to capacity: Int) {
         residual[arc] = capacity
+    }
+
+    mutating func forgetTouchedArcs() {
+        touchedArcs.removeAll(keepingCapacity: true)
     }
 
     /// The node an arc leaves from.
@@ -223,13 +253,6 @@ struct FlowNetwork {
 
     /// The flow currently sent along an arc added with `addArc`.
     func flow(on arc: Int) -> Int { residual[arc ^ 1] }
-
-    /// The labels of the arcs that carry flow, in arc order (with repeats).
-    var labelsCarryingFlow: [Int] {
-        stride(from: 0, to: arcCount, by: 2).compactMap { arc in
-            residual[arc ^ 1] > 0 && label[arc] >= 0 ? label[arc] : nil
-        }
-    }
 
     /// Sends as much flow as possible (but no more than `limit`) from `source` to `sink`, and
     /// returns the amount. The residual capacities are left in place for further searches.
@@ -283,6 +306,7 @@ struct FlowNetwork {
                 if pushed > 0 {
                     residual[arc] -= pushed
                     residual[arc ^ 1] += pushed
+                    touchedArcs.append(arc)
                     return pushed
                 }
             }

@@ -31,6 +31,9 @@ struct SuppressionPlanner {
     let primary: [Bool]
     /// The movement network of the currently withheld figures, kept in step with `suppressed`.
     private var movement: MovementNetwork
+    /// Per withheld figure, the figures whose flows proved it protected when it was last checked
+    /// (withholding more never breaks such a proof), or nil.
+    private var witnesses: [[Int]?]
 
     /// - Parameter alsoSensitive: figures to withhold for their own sake although their count is not
     ///   small (a count that comes from fewer than k households); nil for none.
@@ -53,6 +56,7 @@ struct SuppressionPlanner {
         self.policy = policy
         primary = values.indices.map { policy.isSensitive(values[$0]) || (values[$0] > 0 && alsoSensitive?[$0] == true) }
         suppressed = primary
+        witnesses = Array(repeating: nil, count: values.count)
         movement = structure.movementNetwork(point: values, suppressed: primary, lowerBound: policy.attackerKnowledge.lowestSuppressedValue)
     }
 
@@ -87,13 +91,20 @@ struct SuppressionPlanner {
         var added: [Int] = []
         for _ in 0..<values.count {
             let rise = movement.rise(of: value, limit: range)
-            if rise >= range { break }
+            let riseCarriers = movement.labelsCarryingFlow
+            if rise >= range {
+                witnesses[value] = riseCarriers
+                break
+            }
             // `network` carries a maximum flow around `value`: every further path around it needs
             // at least one published figure.
             let network = movement.flows
             let fall = movement.fall(of: value, limit: range - rise)
             let shortfall = range - rise - fall
-            if shortfall <= 0 { break }
+            if shortfall <= 0 {
+                witnesses[value] = riseCarriers + movement.labelsCarryingFlow
+                break
+            }
             guard let path = cheapestWidening(of: value, in: network, shortfall: shortfall) else { break }
             for figure in path {
                 setSuppressed(figure, true)
@@ -154,12 +165,12 @@ struct SuppressionPlanner {
     /// that carry the flows showing how far it can rise and fall. Nil when it cannot move so far.
     private mutating func protectionWitness(_ value: Int) -> [Int]? {
         let rise = movement.rise(of: value, limit: range)
-        var carriers = movement.flows.labelsCarryingFlow
+        var carriers = movement.labelsCarryingFlow
         if rise < range {
             guard values[value] - lowerBound > 0 else { return nil }
             let fall = movement.fall(of: value, limit: range - rise)
             guard rise + fall >= range else { return nil }
-            carriers += movement.flows.labelsCarryingFlow
+            carriers += movement.labelsCarryingFlow
         }
         return carriers
     }
@@ -168,8 +179,7 @@ struct SuppressionPlanner {
     /// once later ones were added. A withheld figure whose proof of protection does not use the
     /// candidate stays protected without it, so only the others are checked again.
     private mutating func publishRedundantSecondaries() {
-        var witnesses = [[Int]?](repeating: nil, count: values.count)
-        for value in suppressedValues {
+        for value in suppressedValues where witnesses[value] == nil {
             guard let witness = protectionWitness(value) else { return }
             witnesses[value] = witness
         }
