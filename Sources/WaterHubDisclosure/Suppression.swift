@@ -133,11 +133,12 @@ struct SuppressionPlanner {
                 figureOfArc += [figure, -1]
             }
         }
-        var levels: [Int] = []
+        // The distinct amounts min(residual, shortfall) of the arcs, smallest first: all lie in 1...shortfall.
+        var present = [Bool](repeating: false, count: shortfall + 1)
         for arc in 0..<network.arcCount where network.residual[arc] > 0 {
-            levels.append(min(network.residual[arc], shortfall))
+            present[min(network.residual[arc], shortfall)] = true
         }
-        levels = Array(Set(levels)).sorted()
+        let levels = (1...shortfall).filter { present[$0] }
 
         var best: (figures: [Int], cost: Int, gain: Int)?
         for level in levels {
