@@ -55,20 +55,16 @@ extension Hub {
     }
 
     /// Whether the statistics store is missing, was built under another disclosure policy, or is
-    /// older than a change to a town file (a batch, or a contact a town recorded).
+    /// older than the last batch applied to a town. (Contacts the towns record between feeds are
+    /// taken in by the daily rebuild; file times are no guide, SQLite writes town files when it
+    /// closes them.)
     public func statisticsAreStale() -> Bool {
-        let files = FileManager.default
-        guard let built = (try? files.attributesOfItem(atPath: directory.statistics))?[.modificationDate] as? Date,
+        guard let built = (try? FileManager.default.attributesOfItem(atPath: directory.statistics))?[.modificationDate] as? Date,
               let stored = try? StatisticsStore(path: directory.statistics).loadPolicy(),
               stored.threshold == configuration.statistics.threshold,
               stored.protectionRange == configuration.statistics.effectiveProtectionRange else { return true }
-        for tenant in configuration.tenants {
-            let file = directory.tenantFile(tenant)
-            for path in [file, "\(file)-wal"] {
-                if let changed = (try? files.attributesOfItem(atPath: path))?[.modificationDate] as? Date, changed > built { return true }
-            }
-        }
-        return false
+        guard let applied = try? ledger.lastAppliedAt() else { return false }
+        return applied > built
     }
 
     /// Rebuilds the statistics when one of the reports stored a new batch; a failure is logged,

@@ -117,6 +117,13 @@ extension Ledger {
         }
     }
 
+    /// When a batch was last applied to a town (nil when none was).
+    public func lastAppliedAt() throws -> Date? {
+        try pool.read { db in
+            try String.fetchOne(db, sql: "SELECT MAX(applied_at) FROM batch_tenant").flatMap(StorageConfiguration.date(fromTimestamp:))
+        }
+    }
+
     /// Batches that were started but not applied to every town (after a crash, a kill, a full disk).
     public func unfinishedBatches() throws -> [BatchRecord] {
         try batches(where: "status IN ('routing', 'routed')")

@@ -226,4 +226,19 @@ import WaterHubTestSupport
             for row in figures.table.cells { for entry in row { if let value = entry.publishedValue { #expect(value == 0 || value >= 10) } } }
         }
     }
+
+    @Test func serveRebuildsAtStartOnlyWhenABatchCameAfterTheLastBuildOrThePolicyChanged() async throws {
+        let directory = TemporaryDirectory("stats-stale")
+        let configuration = try ConfigurationLoader.load(directory: Repository.config)
+        let hub = try Hub(configuration: configuration, dataDirectory: directory.path, logger: quietLogger, retryBaseDelay: .milliseconds(5))
+        #expect(hub.statisticsAreStale(), "no build yet")
+        _ = try await hub.fetchAll()
+        #expect(hub.statisticsAreStale(), "batches applied, never built")
+        try await hub.rebuildStatistics()
+        #expect(!hub.statisticsAreStale(), "built after the last batch")
+        var stricter = configuration
+        stricter.statistics = StatisticsSettings(threshold: configuration.statistics.threshold + 5, protectionRange: 12)
+        let sameDataOtherPolicy = try Hub(configuration: stricter, dataDirectory: directory.path, logger: quietLogger, retryBaseDelay: .milliseconds(5))
+        #expect(sameDataOtherPolicy.statisticsAreStale(), "built under another threshold")
+    }
 }
