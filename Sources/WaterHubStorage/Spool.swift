@@ -25,10 +25,27 @@ public final class SpoolWriter {
     /// Bytes buffered before a write: small, because a batch has one writer per town.
     static let bufferSize = 1 << 14
 
-    /// Appends one record; a field longer than 65,534 bytes is cut there.
-    public func append(_ fields: [[UInt8]?]) throws {
+    /// Starts a record: room for its length, filled in by `endRecord`. Returns where it starts.
+    private func beginRecord() -> Int {
         let start = buffer.count
         buffer.append(contentsOf: [0, 0, 0, 0])
+        return start
+    }
+
+    /// Writes the record's length (little-endian, without the four length bytes) and counts it.
+    private func endRecord(startingAt start: Int) throws {
+        let length = UInt32(buffer.count - start - 4)
+        buffer[start] = UInt8(length & 0xFF)
+        buffer[start + 1] = UInt8((length >> 8) & 0xFF)
+        buffer[start + 2] = UInt8((length >> 16) & 0xFF)
+        buffer[start + 3] = UInt8(length >> 24)
+        count += 1
+        if buffer.count >= SpoolWriter.bufferSize { try flush() }
+    }
+
+    /// Appends one record; a field longer than 65,534 bytes is cut there.
+    public func append(_ fields: [[UInt8]?]) throws {
+        let start = beginRecord()
         for field in fields {
             guard let field else {
                 buffer.append(0xFF)
@@ -40,20 +57,13 @@ public final class SpoolWriter {
             buffer.append(UInt8(length >> 8))
             buffer.append(contentsOf: field[0..<length])
         }
-        let length = UInt32(buffer.count - start - 4)
-        buffer[start] = UInt8(length & 0xFF)
-        buffer[start + 1] = UInt8((length >> 8) & 0xFF)
-        buffer[start + 2] = UInt8((length >> 16) & 0xFF)
-        buffer[start + 3] = UInt8(length >> 24)
-        count += 1
-        if buffer.count >= SpoolWriter.bufferSize { try flush() }
+        try endRecord(startingAt: start)
     }
 
     /// Appends one event in its spool form (each field's canonical text, then the line and the
     /// source), written straight into the buffer: the same bytes as `SpooledEvent.spoolFields`.
     public func append(_ event: Event, line: Int) throws {
-        let start = buffer.count
-        buffer.append(contentsOf: [0, 0, 0, 0])
+        let start = beginRecord()
         for field in EventField.allCases {
             switch field {
             case .sourceEventID: text(event.sourceEventID)
@@ -77,13 +87,7 @@ public final class SpoolWriter {
         }
         text(String(line))
         text(event.source)
-        let length = UInt32(buffer.count - start - 4)
-        buffer[start] = UInt8(length & 0xFF)
-        buffer[start + 1] = UInt8((length >> 8) & 0xFF)
-        buffer[start + 2] = UInt8((length >> 16) & 0xFF)
-        buffer[start + 3] = UInt8(length >> 24)
-        count += 1
-        if buffer.count >= SpoolWriter.bufferSize { try flush() }
+        try endRecord(startingAt: start)
     }
 
     private func text(_ value: String?) {

@@ -232,7 +232,7 @@ public final class StatisticsStore: Sendable {
     /// The disclosure policy the stored figures were published under (nil when no build exists).
     public func loadPolicy() throws -> (threshold: Int, protectionRange: Int)? {
         try read { db -> (threshold: Int, protectionRange: Int)? in
-            let meta = Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT name, value FROM meta").map { ($0[0] as String, $0[1] as String) })
+            let meta = try StatisticsStore.meta(db)
             guard let threshold = meta["threshold"].flatMap({ Int($0) }), let range = meta["protection_range"].flatMap({ Int($0) }) else { return nil }
             return (threshold, range)
         } ?? nil
@@ -247,6 +247,11 @@ public final class StatisticsStore: Sendable {
     }
 
     enum WeekSelection { case regionOnly }
+
+    /// The build's facts: threshold, protection range, the last day with data.
+    static func meta(_ db: Database) throws -> [String: String] {
+        Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT name, value FROM meta").map { ($0[0] as String, $0[1] as String) })
+    }
 
     static func towns(_ db: Database) throws -> [Tenant] {
         try Row.fetchAll(db, sql: "SELECT nis, name FROM town ORDER BY position").map { Tenant(nisCode: $0[0], name: $0[1]) }
@@ -289,7 +294,7 @@ public final class StatisticsStore: Sendable {
     }
 
     static func load(from db: Database, weeks selection: WeekSelection?) throws -> PublishedStatistics {
-        let meta = Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT name, value FROM meta").map { ($0[0] as String, $0[1] as String) })
+        let meta = try meta(db)
         let towns = try towns(db)
         let weeks = try weeklyFigures(db, towns: towns, condition: "1", arguments: [], regionOnly: selection == .regionOnly)
         var months: [MonthlyFigures] = []
