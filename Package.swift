@@ -9,7 +9,8 @@
 //   WaterHubDisclosure pure statistical disclosure control: primary and secondary cell suppression
 //   WaterHubStatistics pure: the regional cell's figures from the towns' counts, through disclosure control
 //   WaterHubConfig    reads and validates Config/ (YAML with file:line:key diagnostics)
-//   CCurl             the one C-facing target: libcurl plus typed shims for its variadic calls
+//   CCurl             libcurl plus typed shims for its variadic calls
+//   CSQLiteSetup      a typed shim for SQLite's variadic process-wide settings (sqlite3_config)
 //   WaterHubFetch     the libcurl fetcher (file://, http(s)://, sftp://)
 //   WaterHubStorage   GRDB: the hub ledger and one database per town
 //   WaterHubAPI       Hummingbird 2: the token-bound pull API
@@ -73,6 +74,10 @@ let package = Package(
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
+        .systemLibrary(
+            name: "CSQLiteSetup",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
         .target(
             name: "WaterHubFetch",
             dependencies: [
@@ -85,7 +90,7 @@ let package = Package(
         .target(
             name: "WaterHubStorage",
             dependencies: [
-                "WaterHubCore", "WaterHubStatistics",
+                "WaterHubCore", "WaterHubStatistics", "CSQLiteSetup",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),

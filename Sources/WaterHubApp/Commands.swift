@@ -99,7 +99,6 @@ extension Hub {
             throw CommandFailure("there is no source \(source.debugDescription); sources are \(configuration.sources.map(\.id).joined(separator: ", "))")
         }
         let reports = try await fetchAll(only: source)
-        await rebuildStatisticsIfIngested(reports)
         for report in reports {
             print(report.summary)
             if case .ingested(_, _, let perTenant) = report.outcome {
@@ -107,6 +106,11 @@ extension Hub {
                     print("    \(nisCode) \(configuration.tenant(nisCode)?.name ?? ""): \(count) event(s)")
                 }
             }
+        }
+        if reports.contains(where: \.ingested) {
+            // The statistics are derived from the town files, for the API that serves them:
+            // `serve` rebuilds them when a batch is newer than they are (checked every minute).
+            print("statistics: rebuilt by `waterhub serve` within a minute, or now by `waterhub stats rebuild`")
         }
         let failed = reports.filter(\.needsAttention)
         if !failed.isEmpty {

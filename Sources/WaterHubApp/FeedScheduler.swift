@@ -44,7 +44,6 @@ public struct FeedScheduler: Service {
                     hub.logger.info("\(report.summary)")
                 }
             }
-            await hub.rebuildStatisticsIfIngested(reports)
             next[sourceID] = FeedScheduler.nextRun(of: source.schedule, after: hub.now())
         }
     }

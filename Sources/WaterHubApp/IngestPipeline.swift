@@ -24,6 +24,11 @@ public struct SourceReport: Sendable {
     public var source: String
     public var outcome: Outcome
 
+    /// Whether a new batch was stored.
+    public var ingested: Bool {
+        if case .ingested = outcome { true } else { false }
+    }
+
     /// Whether the operator must act (the CLI exits non-zero).
     public var needsAttention: Bool {
         switch outcome {

@@ -133,6 +133,5 @@ extension Hub {
                 print("batch \(batch): \(counts.rowsIn) row(s) read again = \(counts.routed) stored for \(report.eventsPerTenant.count) town(s) + \(counts.outsideRegion) outside the region + \(counts.quarantined) still held\(report.batch != batch ? " (release batch \(report.batch))" : "")")
             }
         }
-        try await rebuildStatistics()
     }
 }

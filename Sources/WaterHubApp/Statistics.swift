@@ -27,6 +27,7 @@ extension Hub {
     @discardableResult
     public func rebuildStatistics() async throws -> StatisticsRebuildReport {
         let started = ContinuousClock.now
+        let startedAt = now()
         var towns: [TownObservations] = []
         for tenant in configuration.tenants {
             if FileManager.default.fileExists(atPath: directory.tenantFile(tenant)), let database = try await registry.databaseForOnePass(tenant.nisCode) {
@@ -45,6 +46,9 @@ extension Hub {
             }
         }
         try StatisticsStore(path: directory.statistics).replace(with: published)
+        // The store's time is when its reading began: a batch applied while the towns were being
+        // read is newer than it, so the store counts as stale and the next check builds again.
+        try FileManager.default.setAttributes([.modificationDate: startedAt], ofItemAtPath: directory.statistics)
         let elapsed = ContinuousClock.now - started
         let withheld = published.weeks.reduce(0) { $0 + $1.table.suppressedPositions.count }
         let report = StatisticsRebuildReport(weeks: published.weeks.count, months: published.months.count, withheldWeeklyFigures: withheld,
@@ -55,7 +59,7 @@ extension Hub {
     }
 
     /// Whether the statistics store is missing, was built under another disclosure policy, or is
-    /// older than the last batch applied to a town. (Contacts the towns record between feeds are
+    /// older than the last batch applied to a town (its file time is when its build began reading). (Contacts the towns record between feeds are
     /// taken in by the daily rebuild; file times are no guide, SQLite writes town files when it
     /// closes them.)
     public func statisticsAreStale() -> Bool {
@@ -67,17 +71,6 @@ extension Hub {
         return applied > built
     }
 
-    /// Rebuilds the statistics when one of the reports stored a new batch; a failure is logged,
-    /// never fatal to the ingest (the next rebuild catches up).
-    func rebuildStatisticsIfIngested(_ reports: [SourceReport]) async {
-        guard reports.contains(where: { if case .ingested = $0.outcome { true } else { false } }) else { return }
-        do {
-            try await rebuildStatistics()
-        } catch {
-            logger.error("the statistics could not be rebuilt: \(error)")
-        }
-    }
-
     /// `waterhub stats rebuild`.
     public func rebuildStatisticsCommand() async throws {
         let report = try await rebuildStatistics()
@@ -85,32 +78,40 @@ extension Hub {
     }
 }
 
-/// Rebuilds the statistics inside `waterhub serve`: at start when they are stale (in the
-/// background: the API answers meanwhile, /v1/stats from the previous build or with 503 when
-/// there is none), then once a day (contacts the towns record change the outreach figures between feeds).
+/// Rebuilds the statistics inside `waterhub serve`, the process that serves them: whenever they
+/// are stale (a batch applied after the last build, by this process's scheduler or by a
+/// `waterhub fetch` from cron; or another disclosure policy), checked at start and then every
+/// minute, in the background (the API answers meanwhile, /v1/stats from the previous build or
+/// with 503 when there is none); and once a day regardless (contacts the towns record change
+/// the outreach figures between feeds).
 public struct StatisticsService: Service {
     let hub: Hub
+    let checkInterval: Duration
+    let dailyInterval: Duration
 
-    public init(hub: Hub) {
+    public init(hub: Hub, checkInterval: Duration = .seconds(60), dailyInterval: Duration = .seconds(86_400)) {
         self.hub = hub
+        self.checkInterval = checkInterval
+        self.dailyInterval = dailyInterval
     }
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
-            if hub.statisticsAreStale() {
-                do {
-                    try await hub.rebuildStatistics()
-                } catch {
-                    hub.logger.error("the statistics could not be rebuilt at start: \(error)")
-                }
-            }
+            let clock = ContinuousClock()
+            var lastBuild: ContinuousClock.Instant?
             while !Task.isCancelled {
-                do { try await Task.sleep(for: .seconds(86_400)) } catch { return }
-                do {
-                    try await hub.rebuildStatistics()
-                } catch {
-                    hub.logger.error("the daily statistics rebuild failed: \(error)")
+                let due = lastBuild.map { clock.now - $0 >= dailyInterval } ?? false
+                if due || hub.statisticsAreStale() {
+                    do {
+                        try await hub.rebuildStatistics()
+                    } catch {
+                        hub.logger.error("the statistics could not be rebuilt: \(error)")
+                    }
+                    lastBuild = clock.now
+                } else if lastBuild == nil {
+                    lastBuild = clock.now
                 }
+                do { try await Task.sleep(for: checkInterval) } catch { return }
             }
         }
     }

@@ -243,7 +243,7 @@ struct StatsCommand: AsyncParsableCommand {
     )
 
     struct Rebuild: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Recomputes the statistics store from the town files and the ledger (serve does this after every ingest and daily).")
+        static let configuration = CommandConfiguration(abstract: "Recomputes the statistics store from the town files and the ledger (serve does this within a minute of every ingest, and daily).")
 
         @OptionGroup var options: HubOptions
 

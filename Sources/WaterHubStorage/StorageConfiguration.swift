@@ -1,3 +1,4 @@
+import CSQLiteSetup
 import Crypto
 import Foundation
 import GRDB
@@ -8,6 +9,7 @@ enum StorageConfiguration {
     /// WAL (readers never block the writer), foreign keys, and `synchronous = FULL`: a
     /// committed batch survives a power cut, which the exactly-once promise depends on.
     static func databaseConfiguration(label: String, cacheKiB: Int = 2048) -> Configuration {
+        _ = processSettings
         var configuration = Configuration()
         configuration.label = label
         configuration.foreignKeysEnabled = true
@@ -19,6 +21,11 @@ enum StorageConfiguration {
         }
         return configuration
     }
+
+    /// SQLite's process-wide settings, made once before the hub opens its first database.
+    private static let processSettings: Void = {
+        _ = waterhub_sqlite_disable_memory_statistics()
+    }()
 
     /// Creates a database file with mode 0600 before SQLite opens it (SQLite gives its WAL and
     /// shared-memory files the same mode), whatever the process's umask.

@@ -241,4 +241,20 @@ import WaterHubTestSupport
         let sameDataOtherPolicy = try Hub(configuration: stricter, dataDirectory: directory.path, logger: quietLogger, retryBaseDelay: .milliseconds(5))
         #expect(sameDataOtherPolicy.statisticsAreStale(), "built under another threshold")
     }
+
+    @Test func serveRebuildsWithinACheckAfterAFetchFromAnotherProcess() async throws {
+        let directory = TemporaryDirectory("stats-service")
+        let configuration = try ConfigurationLoader.load(directory: Repository.config)
+        let hub = try Hub(configuration: configuration, dataDirectory: directory.path, logger: quietLogger, retryBaseDelay: .milliseconds(5))
+        _ = try await hub.fetchAll()    // what `waterhub fetch` from cron does: ingest only
+        #expect(!FileManager.default.fileExists(atPath: hub.directory.statistics), "an ingest leaves the statistics to serve")
+        let service = StatisticsService(hub: hub, checkInterval: .milliseconds(50))
+        let running = Task { try await service.run() }
+        defer { running.cancel() }
+        let deadline = ContinuousClock.now + .seconds(120)
+        while hub.statisticsAreStale(), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(!hub.statisticsAreStale(), "the service built the statistics after the batches")
+        let statistics = try #require(try StatisticsStore(path: hub.directory.statistics).load())
+        #expect(!statistics.weeks.isEmpty)
+    }
 }
