@@ -171,7 +171,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WaterHubStorageTests",
-            dependencies: ["WaterHubStorage", "WaterHubTestSupport"],
+            dependencies: ["WaterHubStorage", "WaterHubTestSupport", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -46,7 +46,7 @@ extension TenantRoutes {
             }
             if batch.count < want { break }
         }
-        var json = JSONWriter(buffer: ByteBuffer())
+        var json = JSONWriter()
         json.beginObject()
         json.key("cases")
         json.beginArray()

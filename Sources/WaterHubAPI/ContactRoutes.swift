@@ -99,7 +99,7 @@ extension TenantRoutes {
         let after = try query.cursor(in: .contacts)
         let limit = try query.limit(in: 1...1000) ?? 100
         let page = try await database.contacts(afterID: after, limit: limit)
-        var json = JSONWriter(buffer: ByteBuffer())
+        var json = JSONWriter()
         json.beginObject()
         json.key("contacts")
         json.beginArray()
@@ -128,7 +128,7 @@ enum ContactJSON {
     }
 
     static func document(_ stored: StoredContact) -> JSONWriter {
-        var json = JSONWriter(buffer: ByteBuffer())
+        var json = JSONWriter()
         write(stored, to: &json)
         return json
     }

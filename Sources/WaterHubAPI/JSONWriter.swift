@@ -1,37 +1,67 @@
 import NIOCore
 
-/// Writes JSON straight into a byte buffer, in a fixed field order, without an intermediate
-/// model: the API's answers are large lists of flat records, and this keeps them fast and exact.
+/// Writes JSON straight into bytes, in a fixed field order, without an intermediate model: the
+/// API's answers are large lists of flat records, and this keeps them fast and exact. The bytes
+/// grow in a plain array (appending to it costs less than a ByteBuffer's checked writes) and
+/// become one ByteBuffer when the answer, or a batch of it, is sent.
 public struct JSONWriter {
-    public var buffer: ByteBuffer
-    private var needsComma: [Bool] = [false]
+    private var bytes: [UInt8] = []
+    /// Nesting depth, and one bit per level: set when that level's next value needs a comma.
+    private var depth = 0
+    private var needsComma: UInt64 = 0
 
-    public init(buffer: ByteBuffer) {
-        self.buffer = buffer
+    public init(capacity: Int = 4096) {
+        bytes.reserveCapacity(capacity)
+    }
+
+    /// The bytes written so far.
+    public var buffer: ByteBuffer { ByteBuffer(bytes: bytes) }
+
+    /// The bytes written so far; the writer goes on empty, at the same nesting.
+    public mutating func takeBuffer() -> ByteBuffer {
+        defer { bytes.removeAll(keepingCapacity: true) }
+        return ByteBuffer(bytes: bytes)
     }
 
     /// Starts another top-level value (the next line of NDJSON) without a separating comma.
-    public mutating func startNewDocument() { needsComma = [false] }
+    public mutating func startNewDocument() { depth = 0; needsComma = 0 }
 
-    public mutating func beginObject() { separate(); buffer.writeInteger(UInt8(ascii: "{")); needsComma.append(false) }
-    public mutating func endObject() { needsComma.removeLast(); buffer.writeInteger(UInt8(ascii: "}")) }
-    public mutating func beginArray() { separate(); buffer.writeInteger(UInt8(ascii: "[")); needsComma.append(false) }
-    public mutating func endArray() { needsComma.removeLast(); buffer.writeInteger(UInt8(ascii: "]")) }
+    /// Ends a line of NDJSON.
+    public mutating func newline() { bytes.append(0x0A) }
+
+    public mutating func beginObject() { open(UInt8(ascii: "{")) }
+    public mutating func endObject() { close(UInt8(ascii: "}")) }
+    public mutating func beginArray() { open(UInt8(ascii: "[")) }
+    public mutating func endArray() { close(UInt8(ascii: "]")) }
+
+    private mutating func open(_ bracket: UInt8) {
+        separate()
+        bytes.append(bracket)
+        depth += 1
+        precondition(depth < 64, "JSON nested deeper than 63 levels")
+        needsComma &= ~(1 << depth)
+    }
+
+    private mutating func close(_ bracket: UInt8) {
+        depth -= 1
+        bytes.append(bracket)
+    }
 
     /// Writes a member name; the next value is its value.
     public mutating func key(_ name: StaticString) {
         separate()
-        buffer.writeInteger(UInt8(ascii: "\""))
-        buffer.writeStaticString(name)
-        buffer.writeStaticString("\":")
-        needsComma[needsComma.count - 1] = false
+        bytes.append(UInt8(ascii: "\""))
+        append(name)
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: ":"))
+        needsComma &= ~(1 << depth)
     }
 
     /// Writes a member name that is not known at compile time.
     public mutating func key(_ name: String) {
         writeString(name)
-        buffer.writeInteger(UInt8(ascii: ":"))
-        needsComma[needsComma.count - 1] = false
+        bytes.append(UInt8(ascii: ":"))
+        needsComma &= ~(1 << depth)
     }
 
     public mutating func value(_ text: String?) {
@@ -42,25 +72,25 @@ public struct JSONWriter {
     public mutating func value(_ number: Int64?) {
         guard let number else { return null() }
         separate()
-        buffer.writeString(String(number))
+        writeDigits(number)
     }
 
     public mutating func value(_ number: Int) { value(Int64(number)) }
 
     public mutating func value(_ flag: Bool) {
         separate()
-        buffer.writeStaticString(flag ? "true" : "false")
+        append(flag ? "true" : "false")
     }
 
     /// A decimal number already written as JSON (`12.25`).
     public mutating func value(decimal text: String) {
         separate()
-        buffer.writeString(text)
+        bytes.append(contentsOf: text.utf8)
     }
 
     public mutating func null() {
         separate()
-        buffer.writeStaticString("null")
+        append("null")
     }
 
     /// A member with a string value, skipped entirely when the value is nil.
@@ -70,36 +100,57 @@ public struct JSONWriter {
     }
 
     private mutating func separate() {
-        if needsComma[needsComma.count - 1] { buffer.writeInteger(UInt8(ascii: ",")) }
-        needsComma[needsComma.count - 1] = true
+        let bit: UInt64 = 1 << depth
+        if needsComma & bit != 0 { bytes.append(UInt8(ascii: ",")) }
+        needsComma |= bit
+    }
+
+    private mutating func append(_ text: StaticString) {
+        bytes.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    private mutating func writeDigits(_ number: Int64) {
+        if number < 0 { bytes.append(UInt8(ascii: "-")) }
+        var magnitude = number.magnitude
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)    // 24 bytes hold the 20 digits of any Int64
+        withUnsafeMutableBytes(of: &digits) { raw in
+            var position = raw.count
+            repeat {
+                position -= 1
+                raw[position] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            bytes.append(contentsOf: raw[position...])
+        }
     }
 
     private mutating func writeString(_ text: String) {
         separate()
-        buffer.writeInteger(UInt8(ascii: "\""))
-        let utf8 = text.utf8
-        let clean = utf8.withContiguousStorageIfAvailable { bytes in
-            !bytes.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
-        }
-        if clean == true {
-            buffer.writeString(text)
-        } else {
-            for byte in utf8 {
+        bytes.append(UInt8(ascii: "\""))
+        var text = text
+        text.withUTF8 { utf8 in
+            var clean = utf8.startIndex
+            for index in utf8.indices {
+                let byte = utf8[index]
+                guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[clean..<index]))
+                clean = index + 1
                 switch byte {
-                case UInt8(ascii: "\""): buffer.writeStaticString("\\\"")
-                case UInt8(ascii: "\\"): buffer.writeStaticString("\\\\")
-                case 0x0A: buffer.writeStaticString("\\n")
-                case 0x0D: buffer.writeStaticString("\\r")
-                case 0x09: buffer.writeStaticString("\\t")
-                case 0..<0x20:
-                    let hex = Array("0123456789abcdef".utf8)
-                    buffer.writeStaticString("\\u00")
-                    buffer.writeInteger(hex[Int(byte >> 4)])
-                    buffer.writeInteger(hex[Int(byte & 0xF)])
-                default: buffer.writeInteger(byte)
+                case UInt8(ascii: "\""): append("\\\"")
+                case UInt8(ascii: "\\"): append("\\\\")
+                case 0x0A: append("\\n")
+                case 0x0D: append("\\r")
+                case 0x09: append("\\t")
+                default:
+                    append("\\u00")
+                    bytes.append(JSONWriter.hex[Int(byte >> 4)])
+                    bytes.append(JSONWriter.hex[Int(byte & 0xF)])
                 }
             }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[clean...]))
         }
-        buffer.writeInteger(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: "\""))
     }
+
+    private static let hex = Array("0123456789abcdef".utf8)
 }

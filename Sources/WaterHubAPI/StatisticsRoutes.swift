@@ -256,7 +256,7 @@ enum StatisticsAnswer {
 
     /// The object every JSON answer starts with: the rules the figures were published under.
     static func begin(_ statistics: PublishedStatistics) -> JSONWriter {
-        var json = JSONWriter(buffer: ByteBuffer())
+        var json = JSONWriter()
         json.beginObject()
         json.key("threshold"); json.value(statistics.threshold)
         json.key("protection_range"); json.value(statistics.protectionRange)

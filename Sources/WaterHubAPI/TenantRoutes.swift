@@ -132,7 +132,7 @@ public struct TenantRoutes: Sendable {
         guard let history = try await database.events(ofHousehold: key) else {
             throw APIError.unknownHousehold
         }
-        var json = JSONWriter(buffer: ByteBuffer())
+        var json = JSONWriter()
         json.beginObject()
         json.member("household", key)
         json.key("events")
@@ -212,7 +212,7 @@ enum EventJSON {
 /// are taken out and sent before the next batch is read, so memory holds one batch at most.
 struct EventEncoder {
     let representation: Representation
-    private var json = JSONWriter(buffer: ByteBuffer())
+    private var json = JSONWriter()
     private var csv = CSVWriter(buffer: ByteBuffer())
 
     init(_ representation: Representation) {
@@ -236,7 +236,7 @@ struct EventEncoder {
         case .ndjson:
             json.startNewDocument()
             EventJSON.write(stored, to: &json)
-            json.buffer.writeInteger(UInt8(ascii: "\n"))
+            json.newline()
         default:
             EventJSON.write(stored, to: &json)
         }
@@ -256,8 +256,7 @@ struct EventEncoder {
             defer { csv.buffer = ByteBuffer() }
             return csv.buffer
         }
-        defer { json.buffer = ByteBuffer() }
-        return json.buffer
+        return json.takeBuffer()
     }
 }
 

@@ -40,7 +40,7 @@ struct WeeklyReport {
     // MARK: JSON
 
     func json() -> JSONWriter {
-        var json = JSONWriter(buffer: ByteBuffer())
+        var json = JSONWriter()
         json.beginObject()
         json.key("town")
         json.beginObject()

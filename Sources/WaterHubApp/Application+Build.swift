@@ -59,7 +59,7 @@ func buildRouter(hub: Hub) -> Router<HubRequestContext> {
     router.get("healthz") { _, _ -> Response in
         // Always 200 while the hub is up; "degraded" names the sources that are overdue.
         let overdue = hub.overdueSources()
-        var json = JSONWriter(buffer: ByteBuffer())
+        var json = JSONWriter()
         json.beginObject()
         json.member("status", overdue.isEmpty ? "ok" : "degraded")
         if !overdue.isEmpty {

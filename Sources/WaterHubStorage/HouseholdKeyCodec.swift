@@ -10,15 +10,24 @@ import Foundation
 /// permutation), so the database needs no index and no random numbers to find a household by
 /// its key: the key decodes to the id.
 struct HouseholdKeyCodec: Sendable {
-    /// The keyed HMAC state, copied for each round rather than keyed again.
-    private let keyed: HMAC<SHA256>
+    /// HMAC-SHA256 (RFC 2104) with its two keyed hash states made once: each round copies them
+    /// and hashes its five bytes, then the inner digest, through SHA256's non-generic calls (a
+    /// pull encodes a key per event; swift-crypto's generic HMAC calls cost more than the hashing).
+    private let inner: SHA256
+    private let outer: SHA256
     private static let alphabet = Array("abcdefghijkmnpqrstuvwxyz23456789".utf8)
     private static let values: [UInt8: UInt64] = Dictionary(uniqueKeysWithValues: alphabet.enumerated().map { ($1, UInt64($0)) })
     /// 13 letters of 5 bits hold the 64 bits.
     static let length = 13
 
     init(secret: Data) {
-        self.keyed = HMAC<SHA256>(key: SymmetricKey(data: secret))
+        var key = secret.count > SHA256.blockByteCount ? Array(SHA256.hash(data: secret)) : Array(secret)
+        key += [UInt8](repeating: 0, count: SHA256.blockByteCount - key.count)
+        var inner = SHA256(), outer = SHA256()
+        inner.update(data: key.map { $0 ^ 0x36 })
+        outer.update(data: key.map { $0 ^ 0x5C })
+        self.inner = inner
+        self.outer = outer
     }
 
     /// The key of household `id`.
@@ -59,10 +68,13 @@ struct HouseholdKeyCodec: Sendable {
         return UInt64(left) << 32 | UInt64(right)
     }
 
-    private func roundFunction(_ round: UInt8, _ half: UInt32) -> UInt32 {
-        let message = [round, UInt8(half >> 24), UInt8(half >> 16 & 0xFF), UInt8(half >> 8 & 0xFF), UInt8(half & 0xFF)]
-        var hmac = keyed
-        hmac.update(data: message)
-        return hmac.finalize().withUnsafeBytes { $0.load(as: UInt32.self) }
+    /// The first four bytes of HMAC-SHA256(secret, round ‖ half in big-endian order).
+    func roundFunction(_ round: UInt8, _ half: UInt32) -> UInt32 {
+        var message = (round, UInt8(half >> 24), UInt8(half >> 16 & 0xFF), UInt8(half >> 8 & 0xFF), UInt8(half & 0xFF))
+        var innerHash = inner
+        withUnsafeBytes(of: &message) { innerHash.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0.prefix(5))) }
+        var outerHash = outer
+        innerHash.finalize().withUnsafeBytes { outerHash.update(bufferPointer: $0) }
+        return outerHash.finalize().withUnsafeBytes { $0.load(as: UInt32.self) }
     }
 }

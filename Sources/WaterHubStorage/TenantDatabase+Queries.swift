@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import WaterHubCore
 
 /// An event as a town reads it: the canonical fields, its place in the town's sequence, its
@@ -45,7 +46,7 @@ extension TenantDatabase {
                 SELECT \(TenantDatabase.eventColumns) FROM event e
                 WHERE e.seq > ? AND e.seq <= ?\(condition) ORDER BY e.seq LIMIT ?
                 """)
-            return try Row.fetchAll(statement, arguments: [seq, end] + arguments + [limit]).map(storedEvent)
+            return try fetchEvents(statement, arguments: [seq, end] + arguments + [limit])
         }
     }
 
@@ -59,7 +60,7 @@ extension TenantDatabase {
                 SELECT \(TenantDatabase.eventColumns) FROM event e
                 WHERE e.seq > ?\(condition) ORDER BY e.seq LIMIT ?
                 """)
-            let events = try Row.fetchAll(statement, arguments: [seq] + arguments + [limit]).map(storedEvent)
+            let events = try fetchEvents(statement, arguments: [seq] + arguments + [limit])
             if events.count == limit, let last = events.last { return (events, last.seq) }
             let highest = try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(MAX(seq), 0) FROM event")) ?? 0
             return (events, max(seq, highest))
@@ -90,10 +91,10 @@ extension TenantDatabase {
     public func events(ofHousehold key: String) async throws -> [StoredEvent]? {
         try await pool.read { db in
             guard let household = try householdID(key, in: db) else { return nil }
-            return try Row.fetchAll(db, sql: """
+            return try fetchEvents(db.makeStatement(sql: """
                 SELECT \(TenantDatabase.eventColumns) FROM event e
                 WHERE e.household_id = ? ORDER BY e.event_date, e.seq
-                """, arguments: [household]).map(storedEvent)
+                """), arguments: [household])
         }
     }
 
@@ -102,13 +103,13 @@ extension TenantDatabase {
     public func currentEvents(datedFrom start: CalendarDate, through end: CalendarDate) async throws -> [(event: StoredEvent, caseState: CaseState?)] {
         try await pool.read { db in
             let steps = EventType.allCases.map { "WHEN '\($0.rawValue)' THEN \($0.stepOrder)" }.joined(separator: " ")
-            return try Row.fetchAll(db, sql: """
+            return try fetchEvents(db.makeStatement(sql: """
                 SELECT \(TenantDatabase.eventColumns), c.state FROM event e
                 LEFT JOIN household_case c ON c.household_id = e.household_id
                 WHERE e.is_current = 1 AND e.event_date BETWEEN ? AND ?
                 ORDER BY CASE e.type \(steps) END, e.event_date, e.seq
-                """, arguments: [start.iso, end.iso]).map { row in
-                (storedEvent(row), (row[25] as String?).flatMap(CaseState.init(rawValue:)))
+                """), arguments: [start.iso, end.iso]) { event, columns in
+                (event, columns.text(25).flatMap(CaseState.init(rawValue:)))
             }
         }
     }
@@ -118,15 +119,49 @@ extension TenantDatabase {
         try pool.read { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM event") ?? 0 }
     }
 
-    func storedEvent(_ row: Row) -> StoredEvent {
+    /// Runs a query whose first columns are `eventColumns` and builds each event straight from
+    /// SQLite's columns (no row copies, no generic decoding: pulls and exports read thousands).
+    /// `make` may read further columns after them.
+    func fetchEvents<T>(_ statement: Statement, arguments: StatementArguments,
+                        _ make: (StoredEvent, EventColumns) -> T) throws -> [T] {
+        let cursor = try Row.fetchCursor(statement, arguments: arguments)
+        var result: [T] = []
+        let columns = EventColumns(handle: statement.sqliteStatement)
+        while try cursor.next() != nil {
+            result.append(make(storedEvent(columns), columns))
+        }
+        return result
+    }
+
+    func fetchEvents(_ statement: Statement, arguments: StatementArguments) throws -> [StoredEvent] {
+        try fetchEvents(statement, arguments: arguments) { event, _ in event }
+    }
+
+    private func storedEvent(_ row: EventColumns) -> StoredEvent {
         let event = Event(
-            source: row[4], sourceEventID: row[5], type: EventType(rawValue: row[6]) ?? .lacRequest,
-            eventDate: CalendarDate(iso: row[7] as String) ?? CalendarDate(year: 1970, month: 1, day: 1)!,
-            customerNumber: row[8], connectionID: row[9], name: row[10], street: row[11], houseNumber: row[12], box: row[13],
-            postalCode: row[14], municipality: row[15], nisCode: row[16], phone: row[17], email: row[18],
-            amountDueCents: row[19], protectedCustomer: ProtectedStatus(rawValue: row[20]) ?? .unknown, note: row[21])
-        return StoredEvent(seq: row[0], version: row[1], isCurrent: row[2], household: keys.encode(row[3]), event: event,
-                           provenance: .init(batchID: row[22], fileSHA256: row[23], line: row[24]))
+            source: row.text(4) ?? "", sourceEventID: row.text(5) ?? "", type: row.text(6).flatMap(EventType.init(rawValue:)) ?? .lacRequest,
+            eventDate: row.text(7).flatMap { CalendarDate(iso: $0) } ?? CalendarDate(year: 1970, month: 1, day: 1)!,
+            customerNumber: row.text(8), connectionID: row.text(9), name: row.text(10), street: row.text(11), houseNumber: row.text(12),
+            box: row.text(13), postalCode: row.text(14), municipality: row.text(15), nisCode: row.text(16), phone: row.text(17),
+            email: row.text(18), amountDueCents: row.integer(19), protectedCustomer: row.text(20).flatMap(ProtectedStatus.init(rawValue:)) ?? .unknown,
+            note: row.text(21))
+        return StoredEvent(seq: row.integer(0) ?? 0, version: Int(row.integer(1) ?? 0), isCurrent: row.integer(2) == 1,
+                           household: keys.encode(row.integer(3) ?? 0), event: event,
+                           provenance: .init(batchID: row.integer(22) ?? 0, fileSHA256: row.text(23) ?? "", line: Int(row.integer(24) ?? 0)))
+    }
+}
+
+/// The columns of the current row of a stepping SQLite statement, read with SQLite's own calls.
+struct EventColumns {
+    let handle: SQLiteStatement
+
+    func text(_ index: Int32) -> String? {
+        guard let text = sqlite3_column_text(handle, index) else { return nil }
+        return String(decoding: UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(handle, index))), as: UTF8.self)
+    }
+
+    func integer(_ index: Int32) -> Int64? {
+        sqlite3_column_type(handle, index) == SQLITE_NULL ? nil : sqlite3_column_int64(handle, index)
     }
 }
 
@@ -199,12 +234,11 @@ extension TenantDatabase {
     /// The current events of every household, by household key (for checks and rebuilds).
     public func currentEventsByHousehold() async throws -> [String: [(event: Event, seq: Int64)]] {
         try await pool.read { db in
-            let rows = try Row.fetchAll(db, sql: """
+            let events = try fetchEvents(db.makeStatement(sql: """
                 SELECT \(TenantDatabase.eventColumns) FROM event e WHERE e.is_current = 1 ORDER BY e.seq
-                """)
+                """), arguments: [])
             var result: [String: [(event: Event, seq: Int64)]] = [:]
-            for row in rows {
-                let stored = storedEvent(row)
+            for stored in events {
                 result[stored.household, default: []].append((stored.event, stored.seq))
             }
             return result

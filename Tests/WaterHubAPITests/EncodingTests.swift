@@ -5,6 +5,28 @@ import Testing
 import WaterHubCore
 
 @Suite struct EncodingTests {
+    @Test func jsonWriterWritesWhatAParserReadsBack() throws {
+        let texts = ["plain", "", "quote \" and \\ backslash", "line\nbreak\r\ttab", "\u{01}\u{1F}control", "café – Ñ 😀", "\"", "\\"]
+        let numbers: [Int64] = [0, 7, -7, 1_234_567_890, .max, .min]
+        var json = JSONWriter(capacity: 16)
+        json.beginObject()
+        json.key("texts"); json.beginArray(); for text in texts { json.value(text) }; json.endArray()
+        json.key("numbers"); json.beginArray(); for number in numbers { json.value(number) }; json.endArray()
+        json.key("nested"); json.beginArray(); json.beginObject(); json.member("a", nil); json.key("b"); json.value(true); json.endObject()
+        json.beginArray(); json.endArray(); json.beginObject(); json.endObject(); json.endArray()
+        json.key("dynamic \"key\""); json.value(decimal: "12.25")
+        json.endObject()
+        let buffer = json.takeBuffer()
+        let parsed = try #require(try JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? [String: Any])
+        #expect(parsed["texts"] as? [String] == texts)
+        #expect((parsed["numbers"] as? [NSNumber])?.map(\.int64Value) == numbers)
+        let nested = try #require(parsed["nested"] as? [Any])
+        #expect(nested.count == 3)
+        #expect((nested[0] as? [String: Any])?["a"] is NSNull && (nested[0] as? [String: Any])?["b"] as? Bool == true)
+        #expect(parsed["dynamic \"key\""] as? Double == 12.25)
+        #expect(json.buffer.readableBytes == 0, "taking the bytes empties the writer")
+    }
+
     @Test func csvQuotesOnlyWhatMustBeQuoted() {
         var csv = CSVWriter(buffer: ByteBuffer())
         csv.begin(header: ["a", "b"])

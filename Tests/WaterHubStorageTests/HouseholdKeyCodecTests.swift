@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import GRDB
 import Testing
@@ -17,6 +18,21 @@ import WaterHubTestSupport
             seen.insert(key)
         }
         #expect(seen.count == 5_002)
+    }
+
+    /// Keys are identifiers the towns keep: the round function is exactly HMAC-SHA256 as
+    /// swift-crypto computes it, for any secret length.
+    @Test func theRoundFunctionIsHMACSHA256() {
+        for secret in [Data((0..<32).map { UInt8($0) }), Data(repeating: 7, count: 5), Data((0..<100).map { UInt8($0 % 251) })] {
+            let codec = HouseholdKeyCodec(secret: secret)
+            var generator = SystemRandomNumberGenerator()
+            for _ in 0..<500 {
+                let round = UInt8.random(in: 0...3, using: &generator), half = UInt32.random(in: .min ... .max, using: &generator)
+                let message = [round, UInt8(half >> 24), UInt8(half >> 16 & 0xFF), UInt8(half >> 8 & 0xFF), UInt8(half & 0xFF)]
+                let expected = HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: secret)).withUnsafeBytes { $0.load(as: UInt32.self) }
+                #expect(codec.roundFunction(round, half) == expected)
+            }
+        }
     }
 
     @Test func neighbouringIdsGetUnrelatedKeys() {
