@@ -28,6 +28,8 @@ public struct APISettings: Sendable {
 public struct TenantRoutes: Sendable {
     let registry: TenantRegistry
     let settings: APISettings
+    /// Event pages served lately, while their town file is unchanged.
+    let pages = PageCache()
 
     /// The rows read from a town file at a time while an answer streams.
     static let batchSize = 500
@@ -70,41 +72,33 @@ public struct TenantRoutes: Sendable {
         if let since = filter.since, let until = filter.until, until < since {
             throw APIError.badParameter("until", "on or after since")
         }
-        // A page of a usual size is read at once, with its end, in one snapshot; a larger answer
-        // (an export) streams in batches after its end is fixed.
-        var firstPage: [StoredEvent]?
-        let end: Int64
-        if let limit, limit <= TenantRoutes.batchSize {
-            let (events, pageEnd) = try await database.page(after: after, matching: filter, limit: limit)
-            firstPage = events
-            end = pageEnd
-        } else {
-            end = try await database.pullEnd(after: after, matching: filter, limit: limit)
-        }
-        let next = Cursor.encode(end)
-        var link = "/v1/tenants/\(try context.ownTown)/events?after=\(next)"
-        if let text = query["limit"] { link += "&limit=\(text)" }
-        if let types = filter.types { link += "&type=\(types.map(\.rawValue).sorted().joined(separator: ","))" }
-        if let since = filter.since { link += "&since=\(since.iso)" }
-        if let until = filter.until { link += "&until=\(until.iso)" }
-        if let format = query["format"] { link += "&format=\(format)" }
-
-        var headers: HTTPFields = [.link: "<\(link)>; rel=\"next\""]
-        switch representation {
-        case .csv:
-            headers[.contentType] = "text/csv; charset=utf-8; header=present"
-            headers[.contentDisposition] = "attachment; filename=\"\(try context.ownTown)-events.csv\""
-        case .ndjson: headers[.contentType] = "application/x-ndjson"
-        default: headers[.contentType] = "application/json; charset=utf-8"
-        }
+        let town = try context.ownTown
         let audit = context.audit
-        if let firstPage {
+        // A page of a usual size is read at once, with its end, in one snapshot (or served from
+        // memory while the town file is unchanged); a larger answer (an export) streams in
+        // batches after its end is fixed.
+        if let limit, limit <= TenantRoutes.batchSize {
+            let key = PageCache.Key(town: town, request: [representation.rawValue, String(after), String(limit), filter.types.map { $0.map(\.rawValue).sorted().joined(separator: ",") } ?? "*",
+                                                          filter.since?.iso ?? "", filter.until?.iso ?? "", query["limit"] ?? "", query["format"] ?? ""])
+            let version = database.dataVersion()
+            if let version, let cached = pages.answer(key, at: version) {
+                audit.returned(rows: cached.rows)
+                return Response(status: .ok, headers: cached.headers, body: .init(byteBuffer: cached.body))
+            }
+            let (events, end) = try await database.page(after: after, matching: filter, limit: limit)
+            let next = Cursor.encode(end)
             var encoder = EventEncoder(representation)
-            for stored in firstPage { encoder.add(stored) }
-            audit.returned(rows: firstPage.count)
+            for stored in events { encoder.add(stored) }
             encoder.end(next: next)
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: encoder.takeBytes()))
+            let answer = PageCache.Answer(headers: eventHeaders(town: town, next: next, query: query, filter: filter, representation: representation),
+                                          body: encoder.takeBytes(), rows: events.count)
+            if let version { pages.store(answer, for: key, at: version) }
+            audit.returned(rows: answer.rows)
+            return Response(status: .ok, headers: answer.headers, body: .init(byteBuffer: answer.body))
         }
+        let end = try await database.pullEnd(after: after, matching: filter, limit: limit)
+        let next = Cursor.encode(end)
+        let headers = eventHeaders(town: town, next: next, query: query, filter: filter, representation: representation)
         let body = ResponseBody { writer in
             var encoder = EventEncoder(representation)
             var position = after
@@ -121,6 +115,26 @@ public struct TenantRoutes: Sendable {
             try await writer.finish(nil)
         }
         return Response(status: .ok, headers: headers, body: body)
+    }
+
+    /// The headers of an events answer: its media type (and file name for CSV), and the `Link`
+    /// to the next page, repeating the query's own limit, filter and format.
+    private func eventHeaders(town: String, next: String, query: StrictQuery, filter: EventFilter, representation: Representation) -> HTTPFields {
+        var link = "/v1/tenants/\(town)/events?after=\(next)"
+        if let text = query["limit"] { link += "&limit=\(text)" }
+        if let types = filter.types { link += "&type=\(types.map(\.rawValue).sorted().joined(separator: ","))" }
+        if let since = filter.since { link += "&since=\(since.iso)" }
+        if let until = filter.until { link += "&until=\(until.iso)" }
+        if let format = query["format"] { link += "&format=\(format)" }
+        var headers: HTTPFields = [.link: "<\(link)>; rel=\"next\""]
+        switch representation {
+        case .csv:
+            headers[.contentType] = "text/csv; charset=utf-8; header=present"
+            headers[.contentDisposition] = "attachment; filename=\"\(town)-events.csv\""
+        case .ndjson: headers[.contentType] = "application/x-ndjson"
+        default: headers[.contentType] = "application/json; charset=utf-8"
+        }
+        return headers
     }
 
     /// `GET /v1/tenants/{nis}/cases/{key}/events`: one household's history, every version, with

@@ -19,23 +19,40 @@ public struct CalendarDate: Sendable, Hashable, Comparable, Codable, CustomStrin
 
     /// Parses the ISO form `yyyy-MM-dd`.
     public init?(iso text: some StringProtocol) {
-        var utf8: [UInt8] = []
-        utf8.reserveCapacity(10)
-        for byte in text.utf8.prefix(11) { utf8.append(byte) }
-        guard utf8.count == 10, utf8[4] == UInt8(ascii: "-"), utf8[7] == UInt8(ascii: "-"),
-              let year = CalendarDate.digits(utf8[0..<4]),
-              let month = CalendarDate.digits(utf8[5..<7]),
-              let day = CalendarDate.digits(utf8[8..<10]) else { return nil }
-        self.init(year: year, month: month, day: day)
+        // Read in place (a stored date is read for every event a town pulls).
+        var fields = (year: 0, month: 0, day: 0), count = 0
+        for byte in text.utf8 {
+            switch count {
+            case 4, 7: guard byte == UInt8(ascii: "-") else { return nil }
+            case 0..<10:
+                guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+                let digit = Int(byte - UInt8(ascii: "0"))
+                if count < 4 { fields.year = fields.year * 10 + digit } else if count < 7 { fields.month = fields.month * 10 + digit } else { fields.day = fields.day * 10 + digit }
+            default: return nil
+            }
+            count += 1
+        }
+        guard count == 10 else { return nil }
+        self.init(year: fields.year, month: fields.month, day: fields.day)
     }
 
     /// The date as `yyyy-MM-dd`.
     public var iso: String {
-        func pad(_ value: Int, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
+        String(unsafeUninitializedCapacity: 10) { text in
+            func put(_ value: Int, at start: Int, width: Int) {
+                var rest = value
+                for position in (start..<start + width).reversed() {
+                    text[position] = UInt8(ascii: "0") + UInt8(rest % 10)
+                    rest /= 10
+                }
+            }
+            put(year, at: 0, width: 4)
+            text[4] = UInt8(ascii: "-")
+            put(month, at: 5, width: 2)
+            text[7] = UInt8(ascii: "-")
+            put(day, at: 8, width: 2)
+            return 10
         }
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))"
     }
 
     public var description: String { iso }
@@ -111,14 +128,6 @@ public struct CalendarDate: Sendable, Hashable, Comparable, Codable, CustomStrin
         }
     }
 
-    static func digits(_ bytes: ArraySlice<UInt8>) -> Int? {
-        var value = 0
-        for byte in bytes {
-            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
-            value = value * 10 + Int(byte - UInt8(ascii: "0"))
-        }
-        return bytes.isEmpty ? nil : value
-    }
 
     // Codable as the ISO string, the way every file and API in the hub writes a day.
     public init(from decoder: any Decoder) throws {

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Synchronization
 
 /// Turns a household's row id into its opaque key and back, without storing the key.
 ///
@@ -15,6 +16,8 @@ struct HouseholdKeyCodec: Sendable {
     /// pull encodes a key per event; swift-crypto's generic HMAC calls cost more than the hashing).
     private let inner: SHA256
     private let outer: SHA256
+    /// Keys encoded lately: a town pulls the same recent households again and again.
+    private let recent = RecentKeys()
     private static let alphabet = Array("abcdefghijkmnpqrstuvwxyz23456789".utf8)
     private static let values: [UInt8: UInt64] = Dictionary(uniqueKeysWithValues: alphabet.enumerated().map { ($1, UInt64($0)) })
     /// 13 letters of 5 bits hold the 64 bits.
@@ -32,6 +35,13 @@ struct HouseholdKeyCodec: Sendable {
 
     /// The key of household `id`.
     func encode(_ id: Int64) -> String {
+        if let key = recent.key(of: id) { return key }
+        let key = computeKey(id)
+        recent.remember(key, of: id)
+        return key
+    }
+
+    func computeKey(_ id: Int64) -> String {
         var block = permute(UInt64(bitPattern: id), inverse: false)
         var letters = [UInt8](repeating: 0, count: HouseholdKeyCodec.length)
         for index in (0..<HouseholdKeyCodec.length).reversed() {
@@ -77,4 +87,27 @@ struct HouseholdKeyCodec: Sendable {
         innerHash.finalize().withUnsafeBytes { outerHash.update(bufferPointer: $0) }
         return outerHash.finalize().withUnsafeBytes { $0.load(as: UInt32.self) }
     }
+}
+
+/// A small direct-mapped table of keys by household id (4,096 slots, made on first use; a new
+/// key replaces whatever had its slot). A key never changes, so a hit is always right.
+final class RecentKeys: Sendable {
+    private static let slots = 4_096
+    private let table = Mutex<[(id: Int64, key: String)?]>([])
+
+    func key(of id: Int64) -> String? {
+        table.withLock { table in
+            guard !table.isEmpty, let entry = table[RecentKeys.slot(id)], entry.id == id else { return nil }
+            return entry.key
+        }
+    }
+
+    func remember(_ key: String, of id: Int64) {
+        table.withLock { table in
+            if table.isEmpty { table = Array(repeating: nil, count: RecentKeys.slots) }
+            table[RecentKeys.slot(id)] = (id, key)
+        }
+    }
+
+    private static func slot(_ id: Int64) -> Int { Int(UInt64(bitPattern: id) % UInt64(slots)) }
 }

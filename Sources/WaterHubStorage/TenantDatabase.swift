@@ -14,12 +14,14 @@ public final class TenantDatabase: Sendable {
     let caseCacheCapacity: Int
     /// Household ids to opaque keys and back.
     let keys: HouseholdKeyCodec
+    private let watch: DataVersionWatch
 
     /// Opens (creating when missing) and migrates the town file; refuses a file from a newer WaterHub.
     public init(tenant: Tenant, path: String, caseCacheCapacity: Int = 5_000) throws {
         self.tenant = tenant
         self.path = path
         self.caseCacheCapacity = caseCacheCapacity
+        self.watch = DataVersionWatch(path: path)
         if !FileManager.default.fileExists(atPath: path) { try TenantDatabase.copyTemplate(to: path) }
         // A hub may hold hundreds of town files open: each connection keeps a small page cache.
         pool = try DatabasePool(path: path, configuration: StorageConfiguration.databaseConfiguration(label: "tenant-\(tenant.nisCode)",
@@ -277,6 +279,12 @@ public final class TenantDatabase: Sendable {
         try db.execute(sql: "INSERT INTO applied_batch (batch_id, events_in, events_stored, events_unchanged, applied_at) VALUES (?, ?, ?, ?, ?)",
                        arguments: [batchID, result.eventsIn, result.stored, result.unchanged, stamp])
         return result
+    }
+
+    /// A number that changes whenever anything in the file changes (a batch, a contact, a purge;
+    /// from this process or another), for answers cached in memory; nil when unknown.
+    public func dataVersion() -> Int64? {
+        watch.current()
     }
 
     /// Whether a batch has been applied to this town.

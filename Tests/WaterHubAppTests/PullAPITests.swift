@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -115,6 +116,45 @@ import WaterHubTestSupport
                 let rows = CSVRows(csv.body).dropFirst()
                 #expect(rows.count == 5)
                 #expect(rows.allSatisfy { $0[5] == "disconnection" })
+            }
+        }
+    }
+
+    /// Pages are kept in memory while their town file is unchanged: a change by another process
+    /// (here a second connection) or by an ingest is seen by the very next request, and another
+    /// town's token never reaches a kept page.
+    @Test func aKeptPageChangesAsSoonAsItsTownFileDoes() async throws {
+        let directory = TemporaryDirectory("page-cache")
+        let server = FeedServer()
+        server.publish("feed.csv", Self.feed("P", count: 150).bytes)
+        try await server.run { base in
+            let hub = try makeHub(sources: [canonicalSource(url: "\(base)/feed.csv")], directory: directory)
+            _ = try await hub.fetchAll()
+            let (token, _) = try hub.ledger.issueToken(tenant: "11002", scope: .read)
+            let (beveren, _) = try hub.ledger.issueToken(tenant: "46030", scope: .read)
+            let app = try buildApplication(hub: hub)
+            try await app.test(.router) { client in
+                let uri = "/v1/tenants/11002/events?limit=500"
+                let first = try await client.send(uri, token: token)
+                let again = try await client.send(uri, token: token)
+                #expect((first.json["events"] as? [Any])?.count == 150)
+                #expect(again.body == first.body && again.headers[HTTPField.Name("Link")!] == first.headers[HTTPField.Name("Link")!])
+                #expect(try await client.send(uri, token: beveren).status == .notFound, "a kept page is still only its town's")
+
+                // Another process changes the file: the next answer shows it.
+                let file = try DatabaseQueue(path: hub.directory.tenantFile(Tenant(nisCode: "11002", name: "Antwerpen")))
+                try await file.write { db in try db.execute(sql: "UPDATE event SET street = 'Gewijzigde straat' WHERE seq = 1") }
+                try file.close()
+                let changed = try await client.send(uri, token: token)
+                let events = try #require(changed.json["events"] as? [[String: Any]])
+                #expect(events.first?["street"] as? String == "Gewijzigde straat")
+
+                // An ingest adds events: the same page now holds them.
+                server.publish("feed.csv", (Self.feed("P", count: 150).rows + Self.feed("Q", count: 100).rows).reduce(into: CanonicalFeed()) { $0.rows.append($1) }.bytes)
+                _ = try await hub.fetchAll()
+                let grown = try await client.send(uri, token: token)
+                #expect((grown.json["events"] as? [Any])?.count == 250)
+                #expect(try hub.ledger.audit(tenant: "11002").map(\.rows) == [150, 150, 150, 250], "every answer, kept or not, is audited")
             }
         }
     }

@@ -3,9 +3,22 @@ import WaterHubCore
 import WaterHubTestSupport
 
 @Suite struct CalendarDateTests {
-    @Test(arguments: ["2026-02-29", "2026-13-01", "2026-04-31", "2026-00-10", "26-01-01", "2026-1-01", "abcd-ef-gh"])
+    @Test(arguments: ["2026-02-29", "2026-13-01", "2026-04-31", "2026-00-10", "26-01-01", "2026-1-01", "abcd-ef-gh",
+                      "2026-01-011", "2026-01-0", "", "2026/01/01", "+026-01-01", "2026-01-1a", "０２６-01-01"])
     func impossibleDaysAreRejected(text: String) {
         #expect(CalendarDate(iso: text) == nil)
+    }
+
+    @Test func everyDayWritesAndReadsBackAsTenCharacters() {
+        #expect(CalendarDate(year: 987, month: 3, day: 5)!.iso == "0987-03-05")
+        #expect(CalendarDate(iso: "0987-03-05") == CalendarDate(year: 987, month: 3, day: 5))
+        var day = CalendarDate(year: 1999, month: 12, day: 25)!
+        for _ in 0..<4_000 {
+            #expect(day.iso.utf8.count == 10)
+            #expect(CalendarDate(iso: day.iso) == day)
+            #expect(CalendarDate(iso: day.iso[...]) == day, "a Substring too")
+            day = day.adding(days: 1)
+        }
     }
 
     @Test func leapDaysExistOnlyInLeapYears() {

@@ -13,6 +13,7 @@ import WaterHubTestSupport
         var seen = Set<String>()
         for id in Array(Int64(1)...5_000) + [Int64(1) << 40, Int64.max] {
             let key = codec.encode(id)
+            #expect(key == codec.computeKey(id) && codec.encode(id) == key, "a remembered key is the computed one")
             #expect(key.count == HouseholdKeyCodec.length)
             #expect(codec.decode(key) == id)
             seen.insert(key)

@@ -1,0 +1,78 @@
+import Hummingbird
+import Synchronization
+
+/// Answers of event pages kept in memory, each with the data version of its town file when it
+/// was read: a town's systems ask for the same page (the newest events, the page after their
+/// last cursor) again and again, and an unchanged file gives the same answer byte for byte.
+///
+/// A hit is served only when the file's data version (`TenantDatabase.dataVersion`) is still the
+/// one read before the page was: any change, by any process, is a miss. The version is read
+/// before the page, so a change in between makes the entry older than its data, never newer.
+/// Entries are keyed by town, so one town's answer can never be another's; authentication, the
+/// town check and the audit line happen for every request as before. The cache holds at most
+/// `capacityBytes` of answers, in memory only; the least recently used go first.
+final class PageCache: Sendable {
+    struct Key: Hashable, Sendable {
+        var town: String
+        /// Everything else the answer depends on: representation, cursor, limit, filter, and the
+        /// query's own texts that the `Link` header repeats.
+        var request: [String]
+    }
+
+    struct Answer: Sendable {
+        var headers: HTTPFields
+        var body: ByteBuffer
+        var rows: Int
+    }
+
+    private struct Entry {
+        var version: Int64
+        var answer: Answer
+        var lastUse: UInt64
+    }
+
+    private struct State {
+        var entries: [Key: Entry] = [:]
+        var bytes = 0
+        var clock: UInt64 = 0
+    }
+
+    let capacityBytes: Int
+    private let state = Mutex(State())
+
+    init(capacityBytes: Int = 8 << 20) {
+        self.capacityBytes = capacityBytes
+    }
+
+    /// The answer stored for `key` at data version `version`, if any.
+    func answer(_ key: Key, at version: Int64) -> Answer? {
+        state.withLock { state in
+            guard var entry = state.entries[key], entry.version == version else { return nil }
+            state.clock += 1
+            entry.lastUse = state.clock
+            state.entries[key] = entry
+            return entry.answer
+        }
+    }
+
+    /// Keeps an answer read at `version` (answers larger than an eighth of the capacity are not kept).
+    func store(_ answer: Answer, for key: Key, at version: Int64) {
+        let size = answer.body.readableBytes
+        guard size <= capacityBytes / 8 else { return }
+        state.withLock { state in
+            if let old = state.entries.removeValue(forKey: key) { state.bytes -= old.answer.body.readableBytes }
+            while state.bytes + size > capacityBytes, let oldest = state.entries.min(by: { $0.value.lastUse < $1.value.lastUse }) {
+                state.entries[oldest.key] = nil
+                state.bytes -= oldest.value.answer.body.readableBytes
+            }
+            state.clock += 1
+            state.entries[key] = Entry(version: version, answer: answer, lastUse: state.clock)
+            state.bytes += size
+        }
+    }
+
+    /// How many answers and bytes are held (for tests and metrics).
+    var usage: (answers: Int, bytes: Int) {
+        state.withLock { ($0.entries.count, $0.bytes) }
+    }
+}
