@@ -248,8 +248,9 @@ extension StringProtocol {
     /// The text without leading and trailing white space (including non-breaking spaces).
     public func trimmingWhitespace() -> String {
         // Fast path: most values start and end with a visible ASCII character.
-        if let first = utf8.first, first > 0x20, first < 0x7F, let last, last.isASCII, !last.isWhitespace {
-            return String(self)
+        let text = String(self)
+        if let first = text.utf8.first, first > 0x20, first < 0x7F, let last = text.utf8.last, last > 0x20, last < 0x7F {
+            return text
         }
         guard let first = firstIndex(where: { !$0.isWhitespace }) else { return "" }
         let last = lastIndex(where: { !$0.isWhitespace })!
