@@ -730,7 +730,10 @@ def build_report(facts, feed, ingest, footprint, pull, total_seconds, fsync_befo
         w("")
         w(f"The middle page starts after event seq {pull['mid_seq']:,} (WaterHub: its `next` cursor; Datasette: "
           f"`_next={pull['mid_seq']}`); both answer the same 100 events. `waterhub serve` RSS after the pull runs: "
-          f"{mb(pull['serve_rss']):.1f} MB (high-water mark {mb(pull['serve_hwm']):.1f} MB).")
+          f"{mb(pull['serve_rss']):.1f} MB (high-water mark {mb(pull['serve_hwm']):.1f} MB). WaterHub answers a page "
+          f"it answered lately from memory while the town file's SQLite `data_version` is unchanged (checked on every "
+          f"request; the token check and the audit line are done for every request too): wrk asks for one page over "
+          f"and over, as a town's system polling its newest events does. Datasette reads SQLite for every request.")
         w("")
         for kind in ("first", "middle"):
             a, b = r[("waterhub", kind, 32)], r[("datasette", kind, 32)]
