@@ -22,25 +22,32 @@ extension TenantDatabase {
     /// Purges the personal data of every closed case (limiter removed, reconnected) whose last
     /// event is before `cutoff`.
     public func purgeClosedCases(lastEventBefore cutoff: CalendarDate, at date: Date = Date()) throws -> PurgeCounts {
-        try pool.write { db in
+        try scrubbingLog { try pool.write { db in
             let closed = CaseState.allCases.filter(\.isClosed).map { "'\($0.rawValue)'" }.joined(separator: ", ")
             let households = try Int64.fetchAll(db, sql: """
                 SELECT c.household_id FROM household_case c JOIN household h ON h.id = c.household_id
                 WHERE c.state IN (\(closed)) AND c.last_event_on < ? AND h.purged_at IS NULL
                 """, arguments: [cutoff.iso])
             return try purge(households, in: db, at: date)
-        }
+        } }
     }
 
     /// Erases one household's personal data on request (the right to erasure); nil when the key
     /// is not a household of this town.
     public func erase(householdKey: String, at date: Date = Date()) throws -> PurgeCounts? {
-        try pool.write { db in
+        try scrubbingLog { try pool.write { db in
             guard let household = try householdID(householdKey, in: db) else {
                 return nil
             }
             return try purge([household], in: db, at: date)
-        }
+        } }
+    }
+
+    /// Runs a purge, then empties the write-ahead log (`StorageConfiguration.emptyLog`).
+    private func scrubbingLog<T>(_ purge: () throws -> T) throws -> T {
+        let result = try purge()
+        StorageConfiguration.emptyLog(pool)
+        return result
     }
 
     private func purge(_ households: [Int64], in db: Database, at date: Date) throws -> PurgeCounts {
@@ -98,7 +105,8 @@ extension Ledger {
     /// Marks a delivery's raw file as purged and clears the raw rows quarantined from it;
     /// returns how many quarantined rows lost their raw text.
     public func markPurged(_ delivery: Delivery, at date: Date = Date()) throws -> Int {
-        try pool.write { db in
+        defer { StorageConfiguration.emptyLog(pool) }
+        return try pool.write { db in
             try db.execute(sql: "UPDATE delivery SET purged_at = ? WHERE id = ?", arguments: [StorageConfiguration.timestamp(date), delivery.id])
             try db.execute(sql: """
                 UPDATE quarantine SET raw = NULL WHERE raw IS NOT NULL AND batch_id IN (SELECT id FROM batch WHERE delivery_id = ?)

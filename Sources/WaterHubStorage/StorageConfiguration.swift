@@ -18,6 +18,9 @@ enum StorageConfiguration {
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
             try db.execute(sql: "PRAGMA cache_size = -\(cacheKiB)")
+            // What a purge or an erasure clears is overwritten with zeros in the file, not left
+            // in its free space, whatever the default of the SQLite build (Debian's is on).
+            try db.execute(sql: "PRAGMA secure_delete = ON")
         }
         return configuration
     }
@@ -26,6 +29,14 @@ enum StorageConfiguration {
     private static let processSettings: Void = {
         _ = waterhub_sqlite_disable_memory_statistics()
     }()
+
+    /// Copies the write-ahead log into the database file and empties it, after a purge: the log
+    /// holds the pages as they were before, personal data included, until it is reset (the
+    /// file's own pages are cleared by `secure_delete`). A reader that still holds an older
+    /// snapshot keeps the log from emptying; the next purge or automatic checkpoint takes it.
+    static func emptyLog(_ pool: DatabasePool) {
+        _ = try? pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
+    }
 
     /// Creates a database file with mode 0600 before SQLite opens it (SQLite gives its WAL and
     /// shared-memory files the same mode), whatever the process's umask.

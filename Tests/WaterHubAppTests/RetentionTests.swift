@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Testing
 import WaterHubApp
 import WaterHubConfig
@@ -64,6 +65,13 @@ import WaterHubTestSupport
         let key = try #require(try await antwerpen.cases(limit: 1).first?.key)
         let visit = Contact(date: .day("2026-11-20"), method: .homeVisitAnnounced, outcome: .reached, role: "social_worker", nextStep: "budget plan")
         _ = try await antwerpen.record(visit, household: key, idempotencyKey: "erase-1", tokenID: "t")
+        let history = try #require(try await antwerpen.events(ofHousehold: key))
+        let identifiers = Set(history.flatMap { [$0.event.customerNumber, $0.event.connectionID, $0.event.phone, $0.event.email] }.compactMap { $0 })
+        #expect(!identifiers.isEmpty)
+        // The household's data is in the town file itself (not only in its write-ahead log).
+        let file = try DatabaseQueue(path: hub.directory.tenantFile(Tenant(nisCode: "11002", name: "Antwerpen")))
+        _ = try await file.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
+        try file.close()
         let counts = try await hub.erase(tenant: "11002", household: key)
         let contacts = try await antwerpen.contacts(limit: 10)
         #expect(contacts.count == 1 && contacts[0].contact.nextStep == nil && contacts[0].contact.method == .homeVisitAnnounced,
@@ -74,6 +82,17 @@ import WaterHubTestSupport
         #expect(events.contains { $0.household != key && $0.event.name != nil })
         await #expect(throws: CommandFailure.self) { try await hub.erase(tenant: "11002", household: "nosuchkey") }
         #expect(try hub.ledger.purgeLog().contains { $0.kind == "erasure" && $0.tenant == "11002" && $0.households == 1 })
+
+        // Nothing of it is left on disk either: not in the town file's free space, not in its
+        // write-ahead log (the archived raw feed files keep it until their own retention).
+        let townFiles = try FileManager.default.contentsOfDirectory(atPath: hub.directory.tenants).filter { $0.hasPrefix("11002-") }
+        #expect(townFiles.contains { $0.hasSuffix(".sqlite") })
+        for file in townFiles {
+            let bytes = try #require(FileManager.default.contents(atPath: "\(hub.directory.tenants)/\(file)"))
+            for identifier in identifiers.union(["budget plan"]) {
+                #expect(bytes.range(of: Data(identifier.utf8)) == nil, "\(file) still holds an erased value")
+            }
+        }
     }
 
     @Test func filesArePrivateAndAnOpenDataDirectoryIsRefused() async throws {
