@@ -24,13 +24,16 @@ struct CaseWriter {
     private let currentEvents: Statement
     private let delete: Statement
 
+    /// The columns of a case, in the order `householdCase(_:)` reads them.
+    static let columns = ["household_id", "state", "opened_on", "last_event_on", "amount_due_cents", "protected_customer",
+                          "event_count", "state_date", "state_seq", "amount_date", "amount_seq", "protected_date", "protected_seq"]
+        + CaseColumns.steps
+
     init(db: Database, capacity: Int = 20_000) throws {
         self.db = db
         self.capacity = capacity
-        load = try db.cachedStatement(sql: "SELECT * FROM household_case WHERE household_id = ?")
-        let columns = ["household_id", "state", "opened_on", "last_event_on", "amount_due_cents", "protected_customer",
-                       "event_count", "state_date", "state_seq", "amount_date", "amount_seq", "protected_date", "protected_seq"]
-            + CaseColumns.steps
+        let columns = CaseWriter.columns
+        load = try db.cachedStatement(sql: "SELECT \(columns.joined(separator: ", ")) FROM household_case WHERE household_id = ?")
         upsert = try db.cachedStatement(sql: """
             INSERT INTO household_case (\(columns.joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))
             ON CONFLICT (household_id) DO UPDATE SET \(columns.dropFirst().map { "\($0) = excluded.\($0)" }.joined(separator: ", "))
@@ -111,22 +114,21 @@ struct CaseWriter {
         guard code == SQLITE_DONE else { throw SQLiteBinding.error(code, db) }
     }
 
-    /// Reads a case row back.
+    /// Reads a case back from a row whose first columns are `columns`, in that order.
     static func householdCase(_ row: Row) -> HouseholdCase {
+        func date(_ index: Int) -> CalendarDate? { (row[index] as String?).flatMap { CalendarDate(iso: $0) } }
+        func order(_ index: Int) -> EventOrder? {
+            guard let date = date(index), let seq = row[index + 1] as Int64? else { return nil }
+            return EventOrder(date: date, seq: seq)
+        }
         var stepDates: [EventType: CalendarDate] = [:]
-        for type in EventType.allCases {
-            if let text = row[CaseColumns.stepColumn(type)] as String?, let date = CalendarDate(iso: text) { stepDates[type] = date }
+        for (offset, type) in EventType.allCases.enumerated() {
+            if let date = date(13 + offset) { stepDates[type] = date }
         }
         return HouseholdCase(
-            state: CaseState(rawValue: row["state"]) ?? .invited, stepDates: stepDates,
-            openedOn: CalendarDate(iso: row["opened_on"] as String)!, lastEventOn: CalendarDate(iso: row["last_event_on"] as String)!,
-            amountDueCents: row["amount_due_cents"], protectedCustomer: ProtectedStatus(rawValue: row["protected_customer"]) ?? .unknown,
-            eventCount: row["event_count"], stateOrder: order(row, "state")!, amountOrder: order(row, "amount"),
-            protectedOrder: order(row, "protected"))
-    }
-
-    private static func order(_ row: Row, _ prefix: String) -> EventOrder? {
-        guard let date = (row["\(prefix)_date"] as String?).flatMap({ CalendarDate(iso: $0) }), let seq = row["\(prefix)_seq"] as Int64? else { return nil }
-        return EventOrder(date: date, seq: seq)
+            state: CaseState(rawValue: row[1]) ?? .invited, stepDates: stepDates,
+            openedOn: date(2)!, lastEventOn: date(3)!,
+            amountDueCents: row[4], protectedCustomer: ProtectedStatus(rawValue: row[5]) ?? .unknown,
+            eventCount: row[6], stateOrder: order(7)!, amountOrder: order(9), protectedOrder: order(11))
     }
 }

@@ -91,9 +91,9 @@ enum ContentHash {
         for field in EventField.allCases {
             if let bytes = record.field(field) {
                 hasher.update(bufferPointer: UnsafeRawBufferPointer(bytes))
-                hasher.update(data: separator)
+                separator.withUnsafeBytes { hasher.update(bufferPointer: $0) }
             } else {
-                hasher.update(data: absent)
+                absent.withUnsafeBytes { hasher.update(bufferPointer: $0) }
             }
         }
         return Data(hasher.finalize().prefix(16))

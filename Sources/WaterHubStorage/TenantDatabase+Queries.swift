@@ -210,7 +210,7 @@ extension TenantDatabase {
     public func cases(afterID: Int64 = 0, limit: Int, states: Set<CaseState>? = nil, protected: ProtectedStatus? = nil) async throws -> [StoredCase] {
         try await pool.read { db in
             var sql = """
-                SELECT c.*,
+                SELECT \(CaseWriter.columns.map { "c.\($0)" }.joined(separator: ", ")),
                     (SELECT MAX(contact_date) FROM contact k WHERE k.household_id = c.household_id) AS last_contact_on,
                     (SELECT MAX(contact_date) FROM contact k WHERE k.household_id = c.household_id AND k.outcome = 'reached') AS last_reached_on
                 FROM household_case c WHERE c.household_id > ?

@@ -17,7 +17,7 @@ public final class TenantDatabase: Sendable {
     private let watch: DataVersionWatch
 
     /// Opens (creating when missing) and migrates the town file; refuses a file from a newer WaterHub.
-    public init(tenant: Tenant, path: String, caseCacheCapacity: Int = 5_000) throws {
+    public init(tenant: Tenant, path: String, caseCacheCapacity: Int = 10_000) throws {
         self.tenant = tenant
         self.path = path
         self.caseCacheCapacity = caseCacheCapacity
