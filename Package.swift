@@ -176,7 +176,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WaterHubAPITests",
-            dependencies: ["WaterHubAPI", "WaterHubCore", "WaterHubTestSupport"],
+            dependencies: ["WaterHubAPI", "WaterHubCore", "WaterHubStorage", "WaterHubTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

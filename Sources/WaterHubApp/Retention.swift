@@ -25,6 +25,9 @@ extension Hub {
             guard let database = try await registry.databaseForOnePass(tenant.nisCode) else { continue }
             let counts = try database.purgeClosedCases(lastEventBefore: cutoff, at: now())
             guard counts.households > 0 else { continue }
+            if !counts.logEmptied {
+                logger.warning("the write-ahead log of a town file could not be emptied after a purge (a reader was busy): it still holds purged values until a later purge or erasure in that town empties it", metadata: ["tenant": "\(tenant.nisCode)"])
+            }
             try ledger.recordPurge(tenant: tenant.nisCode, kind: "retention", households: counts.households, events: counts.events, at: now())
             logger.notice("purged closed cases", metadata: ["tenant": "\(tenant.nisCode)", "households": "\(counts.households)", "events": "\(counts.events)"])
             report.households += counts.households
@@ -39,6 +42,9 @@ extension Hub {
                 files += 1
             }
             guard files > 0 else { continue }
+            if rows > 0, !ledger.emptyLog() {
+                logger.warning("the ledger's write-ahead log could not be emptied after clearing raw rows (a reader was busy)")
+            }
             try ledger.recordPurge(tenant: nil, kind: "archive", files: files, quarantinedRows: rows, at: now())
             logger.notice("purged raw files", metadata: ["source": "\(source.id)", "files": "\(files)", "quarantined_rows": "\(rows)"])
             report.rawFiles += files
@@ -69,6 +75,9 @@ extension Hub {
     public func eraseCommand(tenant: String, household: String) async throws {
         let counts = try await erase(tenant: tenant, household: household)
         print("erased the personal data of household \(household) in \(tenant): \(counts.events) event(s); recorded in the purge log")
+        if !counts.logEmptied {
+            print("warning: the town file's write-ahead log still holds the old values (a reader was busy); run the same command again to empty it")
+        }
     }
 }
 

@@ -45,10 +45,9 @@ extension Hub {
                 done.resume(returning: StatisticsBuilder.publish(towns: observed, feeds: feeds, policy: policy))
             }
         }
-        try StatisticsStore(path: directory.statistics).replace(with: published)
         // The store's time is when its reading began: a batch applied while the towns were being
         // read is newer than it, so the store counts as stale and the next check builds again.
-        try FileManager.default.setAttributes([.modificationDate: startedAt], ofItemAtPath: directory.statistics)
+        try StatisticsStore(path: directory.statistics).replace(with: published, stampedAt: startedAt)
         let elapsed = ContinuousClock.now - started
         let withheld = published.weeks.reduce(0) { $0 + $1.table.suppressedPositions.count }
         let report = StatisticsRebuildReport(weeks: published.weeks.count, months: published.months.count, withheldWeeklyFigures: withheld,
@@ -99,19 +98,24 @@ public struct StatisticsService: Service {
         await cancelWhenGracefulShutdown {
             let clock = ContinuousClock()
             var lastBuild: ContinuousClock.Instant?
+            // After a failed rebuild the next try waits longer (doubling, up to a day), so a
+            // damaged town file does not make the hub read every town once a minute.
+            var wait = checkInterval
             while !Task.isCancelled {
                 let due = lastBuild.map { clock.now - $0 >= dailyInterval } ?? false
                 if due || hub.statisticsAreStale() {
                     do {
                         try await hub.rebuildStatistics()
+                        wait = checkInterval
                     } catch {
                         hub.logger.error("the statistics could not be rebuilt: \(error)")
+                        wait = min(wait * 2, dailyInterval)
                     }
                     lastBuild = clock.now
                 } else if lastBuild == nil {
                     lastBuild = clock.now
                 }
-                do { try await Task.sleep(for: checkInterval) } catch { return }
+                do { try await Task.sleep(for: wait) } catch { return }
             }
         }
     }

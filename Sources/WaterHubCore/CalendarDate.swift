@@ -38,7 +38,15 @@ public struct CalendarDate: Sendable, Hashable, Comparable, Codable, CustomStrin
 
     /// The date as `yyyy-MM-dd`.
     public var iso: String {
-        String(unsafeUninitializedCapacity: 10) { text in
+        // Years outside 0…9999 (reachable only by date arithmetic) keep their sign and digits.
+        guard (0...9999).contains(year) else {
+            func pad(_ value: Int, _ width: Int) -> String {
+                let digits = String(value.magnitude)
+                return (value < 0 ? "-" : "") + String(repeating: "0", count: max(0, width - digits.count)) + digits
+            }
+            return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))"
+        }
+        return String(unsafeUninitializedCapacity: 10) { text in
             func put(_ value: Int, at start: Int, width: Int) {
                 var rest = value
                 for position in (start..<start + width).reversed() {

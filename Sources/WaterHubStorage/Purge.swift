@@ -6,6 +6,10 @@ import WaterHubCore
 public struct PurgeCounts: Sendable, Hashable {
     public var households = 0
     public var events = 0
+    /// False when the write-ahead log, which still holds the purged values, could not be
+    /// emptied right after (a reader held an older snapshot); the next purge or erasure in the
+    /// town (an erasure may be repeated) empties it.
+    public var logEmptied = true
 
     public init(households: Int = 0, events: Int = 0) {
         self.households = households
@@ -22,14 +26,14 @@ extension TenantDatabase {
     /// Purges the personal data of every closed case (limiter removed, reconnected) whose last
     /// event is before `cutoff`.
     public func purgeClosedCases(lastEventBefore cutoff: CalendarDate, at date: Date = Date()) throws -> PurgeCounts {
-        try scrubbingLog { try pool.write { db in
+        try scrubbingLog { try pool.write { db -> PurgeCounts? in
             let closed = CaseState.allCases.filter(\.isClosed).map { "'\($0.rawValue)'" }.joined(separator: ", ")
             let households = try Int64.fetchAll(db, sql: """
                 SELECT c.household_id FROM household_case c JOIN household h ON h.id = c.household_id
                 WHERE c.state IN (\(closed)) AND c.last_event_on < ? AND h.purged_at IS NULL
                 """, arguments: [cutoff.iso])
             return try purge(households, in: db, at: date)
-        } }
+        } } ?? PurgeCounts()
     }
 
     /// Erases one household's personal data on request (the right to erasure); nil when the key
@@ -43,11 +47,18 @@ extension TenantDatabase {
         } }
     }
 
-    /// Runs a purge, then empties the write-ahead log (`StorageConfiguration.emptyLog`).
-    private func scrubbingLog<T>(_ purge: () throws -> T) throws -> T {
-        let result = try purge()
+    /// Runs a purge, then empties the write-ahead log when it purged anything.
+    private func scrubbingLog(_ purge: () throws -> PurgeCounts?) throws -> PurgeCounts? {
+        guard var counts = try purge() else { return nil }
+        if counts.households > 0 { counts.logEmptied = emptyLog() }
+        return counts
+    }
+
+    /// Empties the town file's write-ahead log (`StorageConfiguration.emptyLog`); false when a
+    /// reader kept it from emptying.
+    @discardableResult
+    public func emptyLog() -> Bool {
         StorageConfiguration.emptyLog(pool)
-        return result
     }
 
     private func purge(_ households: [Int64], in db: Database, at date: Date) throws -> PurgeCounts {
@@ -104,14 +115,20 @@ extension Ledger {
 
     /// Marks a delivery's raw file as purged and clears the raw rows quarantined from it;
     /// returns how many quarantined rows lost their raw text.
+    /// The caller empties the log afterwards (`emptyLog`), once for all the deliveries it purges.
     public func markPurged(_ delivery: Delivery, at date: Date = Date()) throws -> Int {
-        defer { StorageConfiguration.emptyLog(pool) }
-        return try pool.write { db in
+        try pool.write { db in
             try db.execute(sql: "UPDATE delivery SET purged_at = ? WHERE id = ?", arguments: [StorageConfiguration.timestamp(date), delivery.id])
             try db.execute(sql: """
                 UPDATE quarantine SET raw = NULL WHERE raw IS NOT NULL AND batch_id IN (SELECT id FROM batch WHERE delivery_id = ?)
                 """, arguments: [delivery.id])
             return db.changesCount
         }
+    }
+
+    /// Empties the ledger's write-ahead log after raw rows were cleared (`StorageConfiguration.emptyLog`).
+    @discardableResult
+    public func emptyLog() -> Bool {
+        StorageConfiguration.emptyLog(pool)
     }
 }

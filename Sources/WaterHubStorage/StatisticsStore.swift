@@ -117,7 +117,10 @@ public final class StatisticsStore: Sendable {
 
     /// Writes the figures as a new file and moves it over the store: readers see the old build
     /// or the new one, never half of one. The same figures give the same bytes.
-    public func replace(with statistics: PublishedStatistics) throws {
+    ///
+    /// With `stampedAt`, the new file's modification time is set to that moment before it moves
+    /// into place (the hub stamps a build with the time it began reading the towns).
+    public func replace(with statistics: PublishedStatistics, stampedAt stamp: Date? = nil) throws {
         let folder = (path as NSString).deletingLastPathComponent
         let building = "\(folder)/.statistics-\(UUID().uuidString).sqlite"
         StorageConfiguration.createPrivately(building)
@@ -129,6 +132,7 @@ public final class StatisticsStore: Sendable {
             try StatisticsStore.migrator.migrate(queue)
             try queue.write { db in try StatisticsStore.insert(statistics, into: db) }
             try queue.close()
+            if let stamp { try FileManager.default.setAttributes([.modificationDate: stamp], ofItemAtPath: building) }
             guard rename(building, path) == 0 else {
                 throw StorageError(.damagedFile, "cannot move the new statistics into \(path) (errno \(errno))")
             }

@@ -30,12 +30,15 @@ enum StorageConfiguration {
         _ = waterhub_sqlite_disable_memory_statistics()
     }()
 
-    /// Copies the write-ahead log into the database file and empties it, after a purge: the log
-    /// holds the pages as they were before, personal data included, until it is reset (the
-    /// file's own pages are cleared by `secure_delete`). A reader that still holds an older
-    /// snapshot keeps the log from emptying; the next purge or automatic checkpoint takes it.
-    static func emptyLog(_ pool: DatabasePool) {
-        _ = try? pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
+    /// Copies the write-ahead log into the database file and empties it (truncates it to zero
+    /// bytes), after a purge: the log holds the pages as they were before, personal data
+    /// included, until it is truncated (SQLite's automatic checkpoints never truncate; the
+    /// file's own pages are cleared by `secure_delete`). It waits for readers of older
+    /// snapshots up to the busy timeout; false when one kept the log from emptying.
+    @discardableResult
+    static func emptyLog(_ pool: DatabasePool) -> Bool {
+        guard let result = try? pool.writeWithoutTransaction({ db in try db.checkpoint(.truncate) }) else { return false }
+        return result.walFrameCount == 0 || result.checkpointedFrameCount == result.walFrameCount
     }
 
     /// Creates a database file with mode 0600 before SQLite opens it (SQLite gives its WAL and
@@ -87,32 +90,22 @@ enum StorageConfiguration {
 /// field's canonical text (0x1F after each, 0x1E for an absent one), cut to 16 bytes.
 enum ContentHash {
     static func of(_ record: SpoolRecord) -> Data {
-        var hasher = SHA256()
-        for field in EventField.allCases {
-            if let bytes = record.field(field) {
-                hasher.update(bufferPointer: UnsafeRawBufferPointer(bytes))
-                separator.withUnsafeBytes { hasher.update(bufferPointer: $0) }
-            } else {
-                absent.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        // The fields' bytes, each followed by 0x1F (or 0x1E alone when absent), hashed in one call.
+        var length = 0
+        for field in EventField.allCases { length += (record.field(field)?.count ?? 0) + 1 }
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: length) { buffer in
+            var position = 0
+            for field in EventField.allCases {
+                if let bytes = record.field(field) {
+                    for byte in bytes { buffer[position] = byte; position += 1 }
+                    buffer[position] = 0x1F
+                } else {
+                    buffer[position] = 0x1E
+                }
+                position += 1
             }
+            return SHA256.hash(data: UnsafeRawBufferPointer(buffer)).withUnsafeBytes { Data($0.prefix(16)) }
         }
-        return Data(hasher.finalize().prefix(16))
-    }
-
-    private static let separator: [UInt8] = [0x1F]
-    private static let absent: [UInt8] = [0x1E]
-
-    static func of(_ event: Event) -> Data {
-        var hasher = SHA256()
-        for field in EventField.allCases {
-            if let value = event.value(of: field) {
-                hasher.update(data: Array(value.utf8))
-                hasher.update(data: [0x1F])
-            } else {
-                hasher.update(data: [0x1E])
-            }
-        }
-        return Data(hasher.finalize().prefix(16))
     }
 }
 

@@ -35,6 +35,12 @@ public final class TenantDatabase: Sendable {
         keys = HouseholdKeyCodec(secret: Data(HMAC<SHA256>.authenticationCode(for: Array(tenant.nisCode.utf8), using: SymmetricKey(data: secret))))
     }
 
+    deinit {
+        // Before the pool: its last connection checkpoints and removes the log when it closes,
+        // which the watching connection's shared lock would prevent.
+        watch.close()
+    }
+
     /// A new town file starts as a copy of a template that has every migration applied: copying
     /// a small file is much cheaper than running each migration as its own transaction with its
     /// own fsync, hundreds of times when a hub with hundreds of towns takes its first batch.
@@ -283,7 +289,7 @@ public final class TenantDatabase: Sendable {
 
     /// A number that changes whenever anything in the file changes (a batch, a contact, a purge;
     /// from this process or another), for answers cached in memory; nil when unknown.
-    public func dataVersion() -> Int64? {
+    public func dataVersion() -> DataVersion? {
         watch.current()
     }
 

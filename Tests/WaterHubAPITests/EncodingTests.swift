@@ -1,8 +1,10 @@
 import Foundation
+import HTTPTypes
 import NIOCore
 import Testing
 @testable import WaterHubAPI
 import WaterHubCore
+import WaterHubStorage
 
 @Suite struct EncodingTests {
     @Test func jsonWriterWritesWhatAParserReadsBack() throws {
@@ -25,6 +27,27 @@ import WaterHubCore
         #expect((nested[0] as? [String: Any])?["a"] is NSNull && (nested[0] as? [String: Any])?["b"] as? Bool == true)
         #expect(parsed["dynamic \"key\""] as? Double == 12.25)
         #expect(json.buffer.readableBytes == 0, "taking the bytes empties the writer")
+    }
+
+    @Test func thePageCacheDropsWhatIsOutOfDateAndStaysWithinItsBounds() {
+        let cache = PageCache(capacityBytes: 64 * 1024, capacityAnswers: 4)
+        let v1 = DataVersion(generation: 1, value: 1), v2 = DataVersion(generation: 1, value: 2), other = DataVersion(generation: 2, value: 1)
+        func key(_ town: String, _ after: Int) -> PageCache.Key { PageCache.Key(town: town, request: ["json", String(after)]) }
+        let answer = PageCache.Answer(headers: HTTPFields(), body: ByteBuffer(string: "{\"events\":[]}"), rows: 0)
+        cache.store(answer, for: key("11002", 0), at: v1)
+        #expect(cache.answer(key("11002", 0), at: v1)?.rows == 0)
+        #expect(cache.answer(key("44021", 0), at: v1) == nil, "another town's key")
+        #expect(cache.answer(key("11002", 0), at: other) == nil, "another watching connection's version")
+        #expect(cache.usage.answers == 0, "an answer found out of date is dropped")
+        cache.store(answer, for: key("11002", 0), at: v1)
+        #expect(cache.answer(key("11002", 0), at: v2) == nil && cache.usage.answers == 0)
+        for after in 0..<10 { cache.store(answer, for: key("11002", after), at: v1) }
+        #expect(cache.usage.answers == 4)
+        #expect(cache.answer(key("11002", 9), at: v1) != nil && cache.answer(key("11002", 0), at: v1) == nil, "the least recently used went first")
+        #expect(cache.usage.bytes == 4 * (answer.body.readableBytes + PageCache.overheadBytes))
+        let big = PageCache.Answer(headers: HTTPFields(), body: ByteBuffer(repeating: 0x20, count: 10_000), rows: 0)
+        cache.store(big, for: key("11002", 99), at: v1)
+        #expect(cache.answer(key("11002", 99), at: v1) == nil, "larger than an eighth of the capacity: not kept")
     }
 
     @Test func csvQuotesOnlyWhatMustBeQuoted() {

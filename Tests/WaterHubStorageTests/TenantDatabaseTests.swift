@@ -18,6 +18,26 @@ import WaterHubTestSupport
                                   customerNumber: customer, postalCode: "9000", amountDueCents: amount), line: 2)
     }
 
+    /// What the API's page cache relies on: the version stays while nothing changes, changes with
+    /// a write by any connection, and never equals a version of another watching connection
+    /// (each counts from the start again, so a town closed and opened again matches nothing).
+    @Test func theDataVersionChangesWithAnyWriteAndBelongsToItsConnection() throws {
+        let database = try database()
+        _ = try database.apply(batchID: 1, fileSHA256: "abc", events: [event("E1")])
+        let first = try #require(database.dataVersion())
+        #expect(database.dataVersion() == first, "nothing changed")
+        _ = try database.apply(batchID: 2, fileSHA256: "def", events: [event("E2")])
+        let afterOwnWrite = try #require(database.dataVersion())
+        #expect(afterOwnWrite != first, "a write through the town's own pool")
+        let other = try DatabaseQueue(path: "\(directory.path)/44021-gent.sqlite")
+        try other.write { db in try db.execute(sql: "UPDATE event SET note = 'x' WHERE source_event_id = 'E1'") }
+        try other.close()
+        #expect(database.dataVersion() != afterOwnWrite, "a write by another connection")
+        let reopened = try TenantDatabase(tenant: tenant, path: "\(directory.path)/44021-gent.sqlite")
+        let again = try #require(reopened.dataVersion())
+        #expect(again != first && again != afterOwnWrite && again.generation != first.generation)
+    }
+
     @Test func aBatchAppliedTwiceStoresEachEventOnce() throws {
         let database = try database()
         let events = [event("E1"), event("E2"), event("E3", customer: "C2")]

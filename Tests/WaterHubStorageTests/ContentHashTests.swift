@@ -1,0 +1,35 @@
+import Crypto
+import Foundation
+import Testing
+@testable import WaterHubStorage
+import WaterHubCore
+import WaterHubTestSupport
+
+@Suite struct ContentHashTests {
+    /// The hash stored with every event version decides whether a repeated event is a
+    /// correction: its input must stay exactly what the town files were written with — each
+    /// field's text followed by 0x1F, or 0x1E alone for an absent field, in field order.
+    @Test func theContentHashIsSHA256OfTheFieldsWithTheirSeparators() throws {
+        let events = [
+            Event(source: "aquaflan", sourceEventID: "E1", type: .warningLetter, eventDate: .day("2026-11-16"), customerNumber: "C1",
+                  postalCode: "9000", amountDueCents: 1000),
+            Event(source: "aquaflan", sourceEventID: "E2", type: .disconnection, eventDate: .day("2025-02-28"), customerNumber: "C2",
+                  connectionID: "EAN 5414", name: "Hélène Lemaître", street: "Désiré Mergaertstraat", houseNumber: "12", box: "b",
+                  postalCode: "9000", municipality: "Gent", nisCode: "44021", phone: "0470 12 34 56", email: "h@example.org",
+                  amountDueCents: 0, protectedCustomer: .yes, note: "x;y\n\"z\""),
+        ]
+        for event in events {
+            let bytes = SpooledEvent(event: event, line: 7).recordBytes
+            var ranges: [Range<Int>?] = []
+            let hash = try bytes.withUnsafeBufferPointer { buffer in
+                try #require(SpoolRecord.split(buffer, into: &ranges))
+                return ContentHash.of(SpoolRecord(bytes: buffer, ranges: ranges))
+            }
+            var reference: [UInt8] = []
+            for field in EventField.allCases {
+                if let value = event.value(of: field) { reference += Array(value.utf8) + [0x1F] } else { reference += [0x1E] }
+            }
+            #expect(hash == Data(SHA256.hash(data: reference).prefix(16)))
+        }
+    }
+}
