@@ -199,7 +199,7 @@ def main():
               "the cookie is HttpOnly, Secure and SameSite=Strict")
         # The secret is everything after "wh_<id>_" (it may itself hold "_": base64url).
         secret = args.token.split("_", 2)[-1]
-        check(len(secret) == 43 and args.token not in cookie["value"] and secret not in cookie["value"], "the cookie does not hold the token")
+        check(len(secret) == 43 and secret not in cookie["value"], "the cookie does not hold the token")
 
     # What the page shows.
     check(page.evaluate("document.querySelectorAll('svg').length") >= 15, "the charts are there (inline SVG)")

@@ -338,26 +338,24 @@ def http_get(port, path, token=None, timeout=10):
         conn.close()
 
 
-def rss_kib(pid):
+def proc_status_kib(pid, field):
+    """A memory figure of /proc/PID/status in KiB (VmRSS, VmHWM); 0 when the process is gone."""
     try:
         with open(f"/proc/{pid}/status") as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1])
     except OSError:
         pass
     return 0
+
+
+def rss_kib(pid):
+    return proc_status_kib(pid, "VmRSS")
 
 
 def hwm_kib(pid):
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
+    return proc_status_kib(pid, "VmHWM")
 
 
 def issue_token(data_dir, nis):

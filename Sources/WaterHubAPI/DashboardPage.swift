@@ -19,7 +19,7 @@ struct DashboardPage {
         page += """
             <header>
             <div><h1>Statistieken van de regionale cel</h1>
-            <p class="meta">\(statistics.towns.count) gemeenten · gegevens tot en met \(statistics.dataThrough.map { DashboardPage.dutchDate($0) } ?? "–") · drempel k = \(statistics.threshold), beschermingsmarge p = \(statistics.protectionRange) · <span class="x">x</span> = niet gepubliceerd</p></div>
+            <p class="meta">\(statistics.towns.count) gemeenten · gegevens tot en met \(statistics.dataThrough.map { HTML.dutchDate($0) } ?? "–") · drempel k = \(statistics.threshold), beschermingsmarge p = \(statistics.protectionRange) · <span class="x">x</span> = niet gepubliceerd</p></div>
             <form method="post" action="/dashboard/logout" class="noprint"><button type="submit">Afmelden</button></form>
             </header>
             <nav class="noprint"><a href="#verloop">Weekverloop</a> <a href="#week">Week per gemeente</a> <a href="#maanden">Maanden</a> <a href="#doorlooptijden">Doorlooptijden</a> <a href="#beschermd">Beschermde klanten</a> <a href="#bereik">Bereik</a> <a href="#aanlevering">Aanlevering</a> <a href="#werkwijze">Werkwijze</a></nav>
@@ -68,13 +68,11 @@ struct DashboardPage {
         var choices = statistics.weeks.map(\.week)
         if !choices.contains(week) { choices.append(week) }
         for choice in choices.sorted().reversed() {
-            section += "<option value=\"\(choice)\"\(choice == week ? " selected" : "")>\(choice) (\(DashboardPage.dutchDate(choice.monday)))</option>"
+            section += "<option value=\"\(choice)\"\(choice == week ? " selected" : "")>\(choice) (\(HTML.dutchDate(choice.monday)))</option>"
         }
         section += "</select> <button type=\"submit\">Toon</button></form>\n"
-        section += "<p>Huishoudens met die stap van \(DashboardPage.dutchDate(week.monday)) tot \(DashboardPage.dutchDate(week.sunday)). Een huishouden met twee soorten stappen telt in het gemeentetotaal twee keer.</p>\n"
-        section += "<div class=\"scroll\"><table class=\"counts\" id=\"week-table\">\n<thead><tr><th scope=\"col\">Gemeente</th>"
-        for type in PublishedStatistics.eventTypes { section += "<th scope=\"col\">\(HTML.escape(type.dutchLabel))</th>" }
-        section += "<th scope=\"col\">Totaal</th></tr></thead>\n<tbody>\n"
+        section += "<p>Huishoudens met die stap van \(HTML.dutchDate(week.monday)) tot \(HTML.dutchDate(week.sunday)). Een huishouden met twee soorten stappen telt in het gemeentetotaal twee keer.</p>\n"
+        section += DashboardPage.countsTableStart(id: "week-table", firstColumn: "Gemeente")
         for (row, town) in statistics.towns.enumerated() {
             section += "<tr><th scope=\"row\">\(HTML.escape(town.name))</th>"
             for entry in table.cells[row] + [table.rowTotals[row]] { section += DashboardPage.cell(entry) }
@@ -89,16 +87,14 @@ struct DashboardPage {
     func monthSection() -> String {
         var section = "<section id=\"maanden\">\n<h2>Per maand in de regio</h2>\n"
         section += "<p>Een maand telt de ISO-weken waarvan de donderdag in die maand valt (4 of 5 hele weken), zodat een maand precies de som van haar weken is.</p>\n"
-        section += "<div class=\"scroll\"><table class=\"counts\" id=\"month-table\">\n<thead><tr><th scope=\"col\">Maand</th>"
-        for type in PublishedStatistics.eventTypes { section += "<th scope=\"col\">\(HTML.escape(type.dutchLabel))</th>" }
-        section += "<th scope=\"col\">Totaal</th></tr></thead>\n<tbody>\n"
+        section += DashboardPage.countsTableStart(id: "month-table", firstColumn: "Maand")
         for figures in statistics.months.reversed() {
             let weeks = figures.month.weeks
             section += "<tr><th scope=\"row\">\(figures.month.dutchLabel) <small>(\(weeks.first.map { "\($0)" } ?? "")–\(weeks.last.map { "W\($0.week < 10 ? "0" : "")\($0.week)" } ?? ""))</small></th>"
             for entry in figures.list.entries + [figures.list.total] { section += DashboardPage.cell(entry) }
             section += "</tr>\n"
         }
-        if statistics.months.isEmpty { section += "<tr><td colspan=\"11\">Nog geen gegevens.</td></tr>\n" }
+        if statistics.months.isEmpty { section += "<tr><td colspan=\"\(PublishedStatistics.columnCodes.count + 1)\">Nog geen gegevens.</td></tr>\n" }
         return section + "</tbody>\n</table></div>\n</section>\n"
     }
 
@@ -151,7 +147,7 @@ struct DashboardPage {
         section += "<div class=\"scroll\"><table id=\"feed-table\">\n<thead><tr><th scope=\"col\">Watermaatschappij</th><th scope=\"col\">Laatste levering</th><th scope=\"col\">Rijen per week</th><th scope=\"col\">In quarantaine</th></tr></thead>\n<tbody>\n"
         for feed in statistics.feeds {
             let weeks = feed.roundedRowsPerWeek.keys.sorted()
-            section += "<tr><th scope=\"row\">\(HTML.escape(feed.name))</th><td>\(feed.lastDelivery.map { DashboardPage.dutchDate($0) } ?? "nog geen")</td>"
+            section += "<tr><th scope=\"row\">\(HTML.escape(feed.name))</th><td>\(feed.lastDelivery.map { HTML.dutchDate($0) } ?? "nog geen")</td>"
             section += "<td>\(SVGChart.sparkline(values: weeks.map { feed.roundedRowsPerWeek[$0]! }, title: "Rijen per week van \(feed.name)"))</td>"
             section += "<td class=\"num\">\(feed.quarantinedPercent.map { "\($0) %" } ?? "–")</td></tr>\n"
         }
@@ -180,16 +176,18 @@ struct DashboardPage {
 
     // MARK: pieces
 
+    /// A table of counts up to its body: the first column's heading, one per event type, the total.
+    static func countsTableStart(id: String, firstColumn: String) -> String {
+        var html = "<div class=\"scroll\"><table class=\"counts\" id=\"\(id)\">\n<thead><tr><th scope=\"col\">\(firstColumn)</th>"
+        for type in PublishedStatistics.eventTypes { html += "<th scope=\"col\">\(HTML.escape(type.dutchLabel))</th>" }
+        return html + "<th scope=\"col\">Totaal</th></tr></thead>\n<tbody>\n"
+    }
+
     static func cell(_ entry: Disclosed<Int>) -> String {
         guard let value = entry.publishedValue else {
             return "<td class=\"num x\" title=\"niet gepubliceerd\">\(withheld)</td>"
         }
         return "<td class=\"num\">\(value)</td>"
-    }
-
-    static func dutchDate(_ date: CalendarDate) -> String {
-        let months = ["jan.", "feb.", "maart", "april", "mei", "juni", "juli", "aug.", "sep.", "okt.", "nov.", "dec."]
-        return "\(date.day) \(months[date.month - 1]) \(date.year)"
     }
 
     static func head(title: String) -> String {
@@ -293,13 +291,18 @@ struct DashboardPage {
 
 /// Small server-side SVG charts: fixed sizes that scale with the page, no script, text labels.
 enum SVGChart {
+    /// The opening of a chart of that size: its accessible label, and its title (the label unless given).
+    static func open(width: Int, height: Int, label: String, title: String? = nil) -> String {
+        "<svg viewBox=\"0 0 \(width) \(height)\" width=\"\(width)\" height=\"\(height)\" role=\"img\" aria-label=\"\(HTML.escape(label))\"><title>\(HTML.escape(title ?? label))</title>"
+    }
+
     /// Vertical bars, one per week; a withheld week is an "x" on the axis, never a bar.
     static func weeklyBars(values: [Int?], firstWeek: ISOWeek, lastWeek: ISOWeek, title: String) -> String {
         let width = 260, height = 110, left = 26, bottom = 18, top = 8
         let plotWidth = width - left - 4, plotHeight = height - bottom - top
         let maximum = max(5, values.compactMap { $0 }.max() ?? 0)
         let step = Double(plotWidth) / Double(max(values.count, 1))
-        var svg = "<svg viewBox=\"0 0 \(width) \(height)\" width=\"\(width)\" height=\"\(height)\" role=\"img\" aria-label=\"\(HTML.escape(title))\"><title>\(HTML.escape(title))</title>"
+        var svg = open(width: width, height: height, label: title)
         svg += "<line class=\"axis\" x1=\"\(left)\" y1=\"\(top + plotHeight)\" x2=\"\(width - 4)\" y2=\"\(top + plotHeight)\"/>"
         svg += "<text class=\"small\" x=\"\(left - 4)\" y=\"\(top + 8)\" text-anchor=\"end\">\(maximum)</text>"
         svg += "<text class=\"small\" x=\"\(left - 4)\" y=\"\(top + plotHeight)\" text-anchor=\"end\">0</text>"
@@ -332,7 +335,7 @@ enum SVGChart {
         let maximum = max(10, (rows.compactMap { $0.quartiles?.third }.max() ?? 0) / 100 + 1)
         let plotWidth = Double(width - left - right)
         func x(_ centidays: Int) -> Double { Double(left) + plotWidth * Double(centidays) / Double(maximum * 100) }
-        var svg = "<svg viewBox=\"0 0 \(width) \(height)\" width=\"\(width)\" height=\"\(height)\" role=\"img\" aria-label=\"\(HTML.escape(title))\"><title>\(HTML.escape(title))</title>"
+        var svg = open(width: width, height: height, label: title)
         for (index, row) in rows.enumerated() {
             let y = top + index * rowHeight
             svg += "<text x=\"\(left - 6)\" y=\"\(y + 15)\" text-anchor=\"end\">\(HTML.escape(row.label))</text>"
@@ -363,7 +366,7 @@ enum SVGChart {
         let width = 640, rowHeight = 22, left = 210, right = 190, top = 4
         let height = top + rows.count * rowHeight + 4
         let plotWidth = Double(width - left - right)
-        var svg = "<svg viewBox=\"0 0 \(width) \(height)\" width=\"\(width)\" height=\"\(height)\" role=\"img\" aria-label=\"\(HTML.escape(title))\"><title>\(HTML.escape(title))</title>"
+        var svg = open(width: width, height: height, label: title)
         for (index, row) in rows.enumerated() {
             let y = top + index * rowHeight
             svg += "<text x=\"\(left - 6)\" y=\"\(y + 15)\" text-anchor=\"end\">\(HTML.escape(row.label))</text>"
@@ -387,7 +390,8 @@ enum SVGChart {
         let points = values.enumerated().map { index, value in
             "\(format(2 + Double(index) * step)),\(format(Double(height - 3) - Double(height - 6) * Double(value) / Double(maximum)))"
         }.joined(separator: " ")
-        return "<svg viewBox=\"0 0 \(width) \(height)\" width=\"\(width)\" height=\"\(height)\" role=\"img\" aria-label=\"\(HTML.escape(title))\"><title>\(HTML.escape(title)): \(values.map(String.init).joined(separator: ", "))</title><polyline class=\"spark\" points=\"\(points)\"/></svg>"
+        return open(width: width, height: height, label: title, title: "\(title): \(values.map(String.init).joined(separator: ", "))")
+            + "<polyline class=\"spark\" points=\"\(points)\"/></svg>"
     }
 
     static func days(_ centidays: Int) -> String {

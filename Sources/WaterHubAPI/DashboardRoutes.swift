@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import Hummingbird
 import HummingbirdAuth
+import NIOCore
 import HTTPTypes
 import Synchronization
 import WaterHubCore
@@ -21,13 +22,14 @@ public struct DashboardRoutes: Sendable {
     /// The session cookie: HttpOnly (no script can read it), Secure (only over HTTPS; browsers
     /// also accept it from http://localhost), SameSite=Strict (never sent from another site).
     static let cookieName = "waterhub_dashboard"
-    /// The largest login form read; a larger body gets 413.
-    static let maxFormBytes = 65536
+    /// The largest login form read (`api.max_body_bytes`); a larger body gets 413.
+    let maxFormBytes: Int
 
-    public init(store: StatisticsStore, ledger: Ledger, sessions: DashboardSessions = DashboardSessions(),
+    public init(store: StatisticsStore, ledger: Ledger, sessions: DashboardSessions = DashboardSessions(), maxFormBytes: Int = 64 * 1024,
                 today: @escaping @Sendable () -> CalendarDate, now: @escaping @Sendable () -> Date = { Date() }) {
         self.store = store
         self.ledger = ledger
+        self.maxFormBytes = maxFormBytes
         self.sessions = sessions
         self.today = today
         self.now = now
@@ -52,28 +54,27 @@ public struct DashboardRoutes: Sendable {
             guard let week = ISOWeek(text) else { throw APIError.badParameter("week", "an ISO week such as 2026-W47") }
             chosenWeek = week
         }
-        guard let token = try await identity(request) else {
+        guard let token = try await identity(request, context: context) else {
             return DashboardRoutes.redirect(to: "/dashboard/login")
         }
         context.audit.authenticated(token)
-        guard token.scope == .stats, token.tenant == nil else { throw APIError.notFound }
-        guard let statistics = try store.loadOverview() else { throw StatisticsAnswer.notBuilt }
+        guard token.readsStatistics else { throw APIError.notFound }
+        // The week shown: the one asked for, else the latest with steps up to this week.
         let currentWeek = today().isoWeek
-        let week = chosenWeek ?? statistics.weeks.last(where: { $0.week <= currentWeek })?.week ?? statistics.weeks.last?.week ?? currentWeek
-        let table = try store.weeklyTable(week)?.table ?? StatisticsAnswer.emptyTable(towns: statistics.towns)
+        guard let (statistics, week, figures) = try store.loadOverview(choosingWeek: { overview in
+            chosenWeek ?? overview.weeks.last(where: { $0.week <= currentWeek })?.week ?? overview.weeks.last?.week ?? currentWeek
+        }) else { throw StatisticsAnswer.notBuilt }
+        let table = figures?.table ?? StatisticsAnswer.emptyTable(towns: statistics.towns)
         context.audit.returned(rows: 1)
         let html = DashboardPage(statistics: statistics, week: week, table: table).html()
         return DashboardRoutes.htmlResponse(html)
     }
 
     /// The token behind a request: a bearer header, else the session cookie; nil when neither.
-    /// A bearer header that is not a valid token is 401, as on the API.
-    func identity(_ request: Request) async throws -> TokenInfo? {
+    /// A bearer header is checked as on the API (401 when it is not a valid token).
+    func identity(_ request: Request, context: HubRequestContext) async throws -> TokenInfo? {
         if request.headers[.authorization] != nil {
-            guard let bearer = request.headers.bearer, let token = try await ledger.authenticate(bearer.token, at: now()) else {
-                throw APIError.unauthorized("the token is unknown, expired or revoked")
-            }
-            return token
+            return try await TokenAuthenticator(ledger: ledger, now: now).authenticate(request: request, context: context)
         }
         guard let id = request.cookies[DashboardRoutes.cookieName]?.value, let tokenID = sessions.token(for: id, at: now()) else {
             return nil
@@ -106,15 +107,15 @@ public struct DashboardRoutes: Sendable {
         }
         let body: ByteBuffer
         do {
-            body = try await request.body.collect(upTo: DashboardRoutes.maxFormBytes)
-        } catch {
-            throw APIError.bodyTooLarge(limit: DashboardRoutes.maxFormBytes)
+            body = try await request.body.collect(upTo: maxFormBytes)
+        } catch is NIOTooManyBytesError {
+            throw APIError.bodyTooLarge(limit: maxFormBytes)
         }
         let form = DashboardRoutes.formFields(String(buffer: body))
         guard let presented = form["token"] else { throw APIError.badField("token", "the stats token, as waterhub token issue --scope stats printed it") }
         guard presented.count <= 200 else { throw APIError.badField("token", "at most 200 characters; a token is about 60") }
         guard let token = try await ledger.authenticate(presented.trimmingCharacters(in: .whitespaces), at: now()),
-              token.scope == .stats, token.tenant == nil else {
+              token.readsStatistics else {
             var response = DashboardRoutes.htmlResponse(DashboardPage.loginPage(message: "Deze sleutel geeft geen toegang tot de statistieken."))
             response.status = .unauthorized
             return response

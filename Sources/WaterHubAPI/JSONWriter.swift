@@ -72,7 +72,7 @@ public struct JSONWriter {
     public mutating func value(_ number: Int64?) {
         guard let number else { return null() }
         separate()
-        writeDigits(number)
+        bytes.append(contentsOf: String(number).utf8)    // a small string: no allocation
     }
 
     public mutating func value(_ number: Int) { value(Int64(number)) }
@@ -107,21 +107,6 @@ public struct JSONWriter {
 
     private mutating func append(_ text: StaticString) {
         bytes.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
-    }
-
-    private mutating func writeDigits(_ number: Int64) {
-        if number < 0 { bytes.append(UInt8(ascii: "-")) }
-        var magnitude = number.magnitude
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)    // 24 bytes hold the 20 digits of any Int64
-        withUnsafeMutableBytes(of: &digits) { raw in
-            var position = raw.count
-            repeat {
-                position -= 1
-                raw[position] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-                magnitude /= 10
-            } while magnitude > 0
-            bytes.append(contentsOf: raw[position...])
-        }
     }
 
     private mutating func writeString(_ text: String) {

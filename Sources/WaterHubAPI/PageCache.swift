@@ -18,9 +18,11 @@ import Synchronization
 final class PageCache: Sendable {
     struct Key: Hashable, Sendable {
         var town: String
-        /// Everything else the answer depends on: representation, cursor, limit, filter, and the
-        /// query's own texts that the `Link` header repeats.
-        var request: [String]
+        /// What else the answer depends on: the representation (negotiated from the query or
+        /// the `Accept` header) and the query as sent (cursor, limit, filter, format; the `Link`
+        /// header repeats its texts). Two spellings of one query are two keys, never a wrong hit.
+        var representation: String
+        var query: String
     }
 
     struct Answer: Sendable {

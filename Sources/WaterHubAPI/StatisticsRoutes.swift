@@ -37,7 +37,7 @@ public struct StatisticsRoutes: Sendable {
         let statistics = try overview()
         context.audit.returned(rows: statistics.weeks.count)
         return StatisticsAnswer.answer(
-            representation, statistics, name: "weekly", header: ["week"] + StatisticsAnswer.typeColumns,
+            representation, statistics, name: "weekly", header: ["week"] + PublishedStatistics.columnCodes,
             rows: statistics.weeks.map { [$0.week.description] + StatisticsAnswer.texts($0.table.columnTotals + [$0.table.grandTotal]) }
         ) { json in
             json.array("weeks", statistics.weeks) { figures, json in
@@ -53,12 +53,12 @@ public struct StatisticsRoutes: Sendable {
         guard let week = ISOWeek(try context.parameters.require("week")) else {
             throw APIError.badParameter("week", "an ISO week such as 2026-W47")
         }
-        let statistics = try overview()
-        let table = try store.weeklyTable(week)?.table ?? StatisticsAnswer.emptyTable(towns: statistics.towns)
+        guard let (statistics, _, figures) = try store.loadOverview(choosingWeek: { _ in week }) else { throw StatisticsAnswer.notBuilt }
+        let table = figures?.table ?? StatisticsAnswer.emptyTable(towns: statistics.towns)
         context.audit.returned(rows: statistics.towns.count + 1)
         let towns = Array(statistics.towns.enumerated())
         return StatisticsAnswer.answer(
-            representation, statistics, name: "week-\(week)", header: ["nis", "town"] + StatisticsAnswer.typeColumns,
+            representation, statistics, name: "week-\(week)", header: ["nis", "town"] + PublishedStatistics.columnCodes,
             rows: towns.map { row, town in [town.nisCode, town.name] + StatisticsAnswer.texts(table.cells[row] + [table.rowTotals[row]]) }
                 + [["region", "Regio"] + StatisticsAnswer.texts(table.columnTotals + [table.grandTotal])]
         ) { json in
@@ -83,10 +83,10 @@ public struct StatisticsRoutes: Sendable {
         let statistics = try overview()
         context.audit.returned(rows: statistics.months.count)
         return StatisticsAnswer.answer(
-            representation, statistics, name: "monthly", header: ["month", "first_week", "last_week"] + StatisticsAnswer.typeColumns,
+            representation, statistics, name: "monthly", header: ["month", "first_week", "last_week"] + PublishedStatistics.columnCodes,
             rows: statistics.months.map { figures in
                 [figures.month.description, figures.month.weeks.first?.description, figures.month.weeks.last?.description]
-                    + StatisticsAnswer.texts(figures.list.entries + [figures.list.total])
+                    + figures.list.displayRow()
             }
         ) { json in
             json.array("months", statistics.months) { figures, json in
@@ -205,7 +205,7 @@ struct StatisticsGate: RouterMiddleware {
     typealias Context = HubRequestContext
 
     func handle(_ request: Request, context: HubRequestContext, next: (Request, HubRequestContext) async throws -> Response) async throws -> Response {
-        guard let token = context.identity, token.scope == .stats, token.tenant == nil else { throw APIError.notFound }
+        guard let token = context.identity, token.readsStatistics else { throw APIError.notFound }
         return try await next(request, context)
     }
 }
@@ -225,20 +225,17 @@ enum StatisticsAnswer {
 
     static func texts(_ entries: [Disclosed<Int>]) -> [String?] { entries.map(text) }
 
-    /// The event types and the total, as CSV columns.
-    static let typeColumns = PublishedStatistics.eventTypes.map(\.rawValue) + ["total"]
-
-    /// One answer: CSV from the rows, or JSON from the common header and `body`.
+    /// One answer: CSV from the rows (made only for CSV), or JSON from the common header and `body`.
     static func answer(_ representation: Representation, _ statistics: PublishedStatistics, name: String, header: [String],
-                       rows: [[String?]], json body: (inout JSONWriter) -> Void) -> Response {
+                       rows: @autoclosure () -> [[String?]], json body: (inout JSONWriter) -> Void) -> Response {
         if representation == .csv {
             var writer = CSVWriter(buffer: ByteBuffer())
             writer.begin(header: header)
-            for row in rows {
+            for row in rows() {
                 for field in row { writer.field(field) }
                 writer.endRow()
             }
-            return csv(writer, name: name)
+            return .csv(writer.buffer, filename: "waterhub-stats-\(name).csv")
         }
         var json = begin(statistics)
         body(&json)
@@ -274,12 +271,6 @@ enum StatisticsAnswer {
         }
         json.endObject()
         json.key("total"); json.value(total.publishedValue.map(Int64.init))
-    }
-
-    static func csv(_ csv: CSVWriter, name: String) -> Response {
-        Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8; header=present",
-                                        .contentDisposition: "attachment; filename=\"waterhub-stats-\(name).csv\""],
-                 body: .init(byteBuffer: csv.buffer))
     }
 
     /// A week without any step: every figure is 0 (zeros are always published).

@@ -78,8 +78,7 @@ public struct TenantRoutes: Sendable {
         // memory while the town file is unchanged); a larger answer (an export) streams in
         // batches after its end is fixed.
         if let limit, limit <= TenantRoutes.batchSize {
-            let key = PageCache.Key(town: town, request: [representation.rawValue, String(after), String(limit), filter.types.map { $0.map(\.rawValue).sorted().joined(separator: ",") } ?? "*",
-                                                          filter.since?.iso ?? "", filter.until?.iso ?? "", query["limit"] ?? "", query["format"] ?? ""])
+            let key = PageCache.Key(town: town, representation: representation.rawValue, query: request.uri.query ?? "")
             let version = database.dataVersion()
             if let version, let cached = pages.answer(key, at: version) {
                 audit.returned(rows: cached.rows)
@@ -160,6 +159,13 @@ public struct TenantRoutes: Sendable {
 }
 
 extension Response {
+    /// A CSV answer to save as `filename`.
+    static func csv(_ body: ByteBuffer, filename: String) -> Response {
+        Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8; header=present",
+                                        .contentDisposition: "attachment; filename=\"\(filename)\""],
+                 body: .init(byteBuffer: body))
+    }
+
     /// A JSON answer from a writer.
     static func json(_ json: JSONWriter, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
         var headers = headers

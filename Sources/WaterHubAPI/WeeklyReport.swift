@@ -226,10 +226,8 @@ enum HTML {
         return result
     }
 
-    static let months = ["januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober", "november", "december"]
-
     /// `16 november 2026`.
-    static func dutchDate(_ date: CalendarDate) -> String { "\(date.day) \(months[date.month - 1]) \(date.year)" }
+    static func dutchDate(_ date: CalendarDate) -> String { "\(date.day) \(CalendarDate.dutchMonthNames[date.month - 1]) \(date.year)" }
 }
 
 extension TenantRoutes {
@@ -249,9 +247,7 @@ extension TenantRoutes {
         case .html:
             return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: report.html()))
         case .csv:
-            return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8; header=present",
-                                                   .contentDisposition: "attachment; filename=\"weekrapport-\(database.tenant.nisCode)-\(week).csv\""],
-                            body: .init(byteBuffer: report.csv()))
+            return .csv(report.csv(), filename: "weekrapport-\(database.tenant.nisCode)-\(week).csv")
         default:
             return .json(report.json())
         }

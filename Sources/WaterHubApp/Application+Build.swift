@@ -83,10 +83,12 @@ func buildRouter(hub: Hub) -> Router<HubRequestContext> {
     TenantRoutes(registry: hub.registry, settings: settings).add(to: api)
     // The cell's statistics read only their own store; the dashboard authenticates itself
     // (a bearer header or its session cookie) and is audited like every route.
-    let statistics = StatisticsStore(path: hub.directory.statistics)
-    StatisticsRoutes(store: statistics).add(to: api)
-    let dashboard = router.group().add(middleware: AuditMiddleware(log: hub.auditLog, now: hub.now))
-    DashboardRoutes(store: statistics, ledger: hub.ledger, today: { hub.today }, now: hub.now).add(to: dashboard)
+    StatisticsRoutes(store: hub.statistics).add(to: api)
+    let dashboard = router.group()
+        .add(middleware: AuditMiddleware(log: hub.auditLog, now: hub.now))
+        .add(middleware: BodyLimitMiddleware(maxBodyBytes: configuration.api.maxBodyBytes))
+    DashboardRoutes(store: hub.statistics, ledger: hub.ledger, maxFormBytes: configuration.api.maxBodyBytes, today: { hub.today }, now: hub.now)
+        .add(to: dashboard)
     router.add(middleware: MethodNotAllowedMiddleware(routes: router.routes))    // last: sees only what no route took
     return router
 }

@@ -14,6 +14,8 @@ public final class Hub: Sendable {
     /// The API's audit entries, written with group commit.
     public let auditLog: AuditLog
     public let registry: TenantRegistry
+    /// The regional cell's statistics store: rebuilt by `rebuildStatistics`, read by the API.
+    public let statistics: StatisticsStore
     public let fetcher: CurlFetcher
     public let logger: Logger
     /// The clock, injectable so that tests can move time without sleeping.
@@ -31,6 +33,7 @@ public final class Hub: Sendable {
         ledger = try Ledger(path: directory.ledger)
         auditLog = AuditLog(ledger: ledger)
         registry = TenantRegistry(directory: directory, tenants: configuration.tenants)
+        statistics = StatisticsStore(path: directory.statistics)
         fetcher = CurlFetcher(logger: logger)
         self.logger = logger
         self.now = now

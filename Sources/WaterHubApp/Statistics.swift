@@ -47,7 +47,7 @@ extension Hub {
         }
         // The store's time is when its reading began: a batch applied while the towns were being
         // read is newer than it, so the store counts as stale and the next check builds again.
-        try StatisticsStore(path: directory.statistics).replace(with: published, stampedAt: startedAt)
+        try statistics.replace(with: published, stampedAt: startedAt)
         let elapsed = ContinuousClock.now - started
         let withheld = published.weeks.reduce(0) { $0 + $1.table.suppressedPositions.count }
         let report = StatisticsRebuildReport(weeks: published.weeks.count, months: published.months.count, withheldWeeklyFigures: withheld,
@@ -63,7 +63,7 @@ extension Hub {
     /// closes them.)
     public func statisticsAreStale() -> Bool {
         guard let built = (try? FileManager.default.attributesOfItem(atPath: directory.statistics))?[.modificationDate] as? Date,
-              let stored = try? StatisticsStore(path: directory.statistics).loadPolicy(),
+              let stored = try? statistics.loadPolicy(),
               stored.threshold == configuration.statistics.threshold,
               stored.protectionRange == configuration.statistics.effectiveProtectionRange else { return true }
         guard let applied = try? ledger.lastAppliedAt() else { return false }

@@ -36,6 +36,10 @@ public struct CalendarDate: Sendable, Hashable, Comparable, Codable, CustomStrin
         self.init(year: fields.year, month: fields.month, day: fields.day)
     }
 
+    /// The Dutch names of the months, January first.
+    public static let dutchMonthNames = ["januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september",
+                                         "oktober", "november", "december"]
+
     /// The date as `yyyy-MM-dd`.
     public var iso: String {
         // Years outside 0…9999 (reachable only by date arithmetic) keep their sign and digits.
@@ -46,7 +50,17 @@ public struct CalendarDate: Sendable, Hashable, Comparable, Codable, CustomStrin
             }
             return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))"
         }
-        return String(unsafeUninitializedCapacity: 10) { text in
+        return withISOBytes { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Runs `body` with the date's `yyyy-MM-dd` bytes, written on the stack (for writers that
+    /// take bytes: a spool, an SQLite binding). Years outside 0…9999 go through `iso`.
+    public func withISOBytes<Result>(_ body: (UnsafeBufferPointer<UInt8>) throws -> Result) rethrows -> Result {
+        guard (0...9999).contains(year) else {
+            var text = iso
+            return try text.withUTF8(body)
+        }
+        return try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 10) { text in
             func put(_ value: Int, at start: Int, width: Int) {
                 var rest = value
                 for position in (start..<start + width).reversed() {
@@ -59,7 +73,7 @@ public struct CalendarDate: Sendable, Hashable, Comparable, Codable, CustomStrin
             put(month, at: 5, width: 2)
             text[7] = UInt8(ascii: "-")
             put(day, at: 8, width: 2)
-            return 10
+            return try body(UnsafeBufferPointer(text))
         }
     }
 

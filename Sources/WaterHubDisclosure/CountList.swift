@@ -69,6 +69,12 @@ public struct ListAudit: Sendable, Hashable {
     /// The interval of the total.
     public let total: FeasibleInterval
 
+    /// The audit from the intervals of the entries, then of the total.
+    init(intervals: [FeasibleInterval]) {
+        entries = Array(intervals.dropLast())
+        total = intervals[intervals.count - 1]
+    }
+
     /// Whether every withheld figure of `list` has an interval at least `range` wide.
     public func protects(_ list: PublishedList, range: Int) -> Bool {
         zip(list.entries + [list.total], entries + [total]).allSatisfy { entry, interval in
@@ -93,5 +99,5 @@ public func audit(_ list: PublishedList, assuming knowledge: AttackerKnowledge) 
     guard let intervals = AdditiveStructure.list(count: list.entries.count).exactIntervals(
         known: known, lowerBound: knowledge.lowestSuppressedValue
     ) else { throw .noConsistentTable }
-    return ListAudit(entries: Array(intervals.dropLast()), total: intervals[intervals.count - 1])
+    return ListAudit(intervals: intervals)
 }

@@ -44,16 +44,7 @@ public struct LinkedTables: Sendable, Hashable {
     var layouts: [TableLayout] { tables.map { TableLayout(rowCount: $0.rowCount, columnCount: $0.columnCount) } }
 
     /// Where each table's figures start in the joint numbering; the list's entries follow, then its total.
-    var offsets: [Int] {
-        var offsets: [Int] = []
-        var next = 0
-        for layout in layouts {
-            offsets.append(next)
-            next += layout.valueCount
-        }
-        offsets.append(next)
-        return offsets
-    }
+    var offsets: [Int] { LinkedTables.offsets(layouts: layouts) }
 
     var columnCount: Int { sums.counts.count }
 
@@ -64,36 +55,43 @@ public struct LinkedTables: Sendable, Hashable {
         tables.flatMap { table in table.positions.map { table[$0] } } + sums.counts + [sums.total]
     }
 
-    var structure: AdditiveStructure {
-        let layouts = layouts
-        let columnCount = columnCount
-        // Nodes: Z1, Z2, one per column (M), then per table its source and its row and column nodes.
+    var structure: AdditiveStructure { LinkedTables.structure(layouts: layouts, columnCount: columnCount) }
+
+    /// Where each table's figures start, for tables of these shapes; then where the list starts.
+    static func offsets(layouts: [TableLayout]) -> [Int] {
+        var offsets: [Int] = []
+        var next = 0
+        for layout in layouts {
+            offsets.append(next)
+            next += layout.valueCount
+        }
+        offsets.append(next)
+        return offsets
+    }
+
+    /// The joint network of tables of these shapes and their list (it depends on nothing else):
+    /// each table's own network (`TableLayout.structure`, its figures in the same order), except
+    /// that its column totals flow into the list's column nodes and its grand total comes from Z2.
+    static func structure(layouts: [TableLayout], columnCount: Int) -> AdditiveStructure {
+        // Nodes: Z1, Z2, one per column (M), then per table its own nodes but its sink.
         let z1 = 0, z2 = 1
         func monthNode(_ column: Int) -> Int { 2 + column }
         var tails: [Int] = []
         var heads: [Int] = []
         var nextNode = 2 + columnCount
         for layout in layouts {
-            let source = nextNode
-            func rowNode(_ row: Int) -> Int { source + 1 + row }
-            func columnNode(_ column: Int) -> Int { source + 1 + layout.rowCount + column }
-            for row in 0..<layout.rowCount {
-                for column in 0..<layout.columnCount {
-                    tails.append(rowNode(row))
-                    heads.append(columnNode(column))
+            let table = layout.structure
+            let sink = table.nodeCount - 1
+            for index in 0..<table.valueCount {
+                let tail = table.tails[index], head = table.heads[index]
+                tails.append(tail == sink ? z2 : nextNode + tail)
+                if head == sink, case .columnTotal(let column) = layout.position(at: index) {
+                    heads.append(monthNode(column))
+                } else {
+                    heads.append(nextNode + head)
                 }
             }
-            for row in 0..<layout.rowCount {
-                tails.append(source)
-                heads.append(rowNode(row))
-            }
-            for column in 0..<layout.columnCount {
-                tails.append(columnNode(column))
-                heads.append(monthNode(column))
-            }
-            tails.append(z2)
-            heads.append(source)
-            nextNode += 1 + layout.rowCount + layout.columnCount
+            nextNode += table.nodeCount - 1
         }
         for column in 0..<columnCount {
             tails.append(monthNode(column))
@@ -131,12 +129,6 @@ public struct AdditionalSensitivity: Sendable, Hashable {
     /// The entries of the sums that are sensitive (by index; the entry count stands for the total).
     public var sums: Set<Int>
 
-    /// No additional sensitive figures in `tableCount` tables.
-    public init(tableCount: Int) {
-        tables = Array(repeating: [], count: tableCount)
-        sums = []
-    }
-
     /// The given sensitive figures.
     public init(tables: [Set<TablePosition>], sums: Set<Int>) {
         self.tables = tables
@@ -156,10 +148,12 @@ public func suppress(
     var extra: [Bool]?
     if let additionallySensitive {
         var flags = [Bool](repeating: false, count: linked.valueCount)
-        for (index, layout) in linked.layouts.enumerated() where index < additionallySensitive.tables.count {
-            for position in additionallySensitive.tables[index] { flags[offsets[index] + layout.index(of: position)] = true }
+        precondition(additionallySensitive.tables.count <= linked.tables.count, "sensitive figures of a table that is not there")
+        for (index, positions) in additionallySensitive.tables.enumerated() {
+            for position in positions { flags[offsets[index] + linked.layouts[index].index(of: position)] = true }
         }
-        for entry in additionallySensitive.sums where (0...linked.columnCount).contains(entry) {
+        for entry in additionallySensitive.sums {
+            precondition((0...linked.columnCount).contains(entry), "a sensitive sum that is not there")
             flags[offsets.last! + entry] = true
         }
         extra = flags
@@ -183,21 +177,15 @@ public func audit(
     for table in published.tables where table.columnCount != columnCount {
         throw .labelCountMismatch(expected: columnCount, found: table.columnCount)
     }
-    // The structure depends only on the shapes: rebuild it from empty tables of the same shapes.
-    var shapes: [CountTable] = []
-    for table in published.tables {
-        shapes.append(try CountTable(rowLabels: table.rowLabels, columnLabels: table.columnLabels,
-                                     cells: Array(repeating: Array(repeating: 0, count: columnCount), count: table.rowCount)))
-    }
-    let linked = try LinkedTables(tables: shapes)
-    guard let intervals = linked.structure.exactIntervals(
+    let layouts = published.tables.map(\.layout)
+    guard !layouts.isEmpty else { throw .labelCountMismatch(expected: 1, found: 0) }
+    guard let intervals = LinkedTables.structure(layouts: layouts, columnCount: columnCount).exactIntervals(
         known: published.knownValues, lowerBound: knowledge.lowestSuppressedValue
     ) else { throw .noConsistentTable }
-    let offsets = linked.offsets
+    let offsets = LinkedTables.offsets(layouts: layouts)
     let tables = published.tables.enumerated().map { index, table in
         TableAudit(layout: table.layout, intervals: Array(intervals[offsets[index]..<offsets[index + 1]]),
                    suppressedPositions: table.suppressedPositions)
     }
-    let listIntervals = Array(intervals[offsets.last!...])
-    return (tables, ListAudit(entries: Array(listIntervals.dropLast()), total: listIntervals[listIntervals.count - 1]))
+    return (tables, ListAudit(intervals: Array(intervals[offsets.last!...])))
 }

@@ -90,22 +90,15 @@ struct SuppressionPlanner {
     private mutating func protect(_ value: Int) -> [Int] {
         var added: [Int] = []
         for _ in 0..<values.count {
-            let rise = movement.rise(of: value, limit: range)
-            let riseCarriers = movement.labelsCarryingFlow
-            if rise >= range {
-                witnesses[value] = riseCarriers
-                break
-            }
-            // `network` carries a maximum flow around `value`: every further path around it needs
-            // at least one published figure.
-            let network = movement.flows
-            let fall = movement.fall(of: value, limit: range - rise)
-            let shortfall = range - rise - fall
+            let (shortfall, carriers) = shortfall(of: value)
             if shortfall <= 0 {
-                witnesses[value] = riseCarriers + movement.labelsCarryingFlow
+                witnesses[value] = carriers
                 break
             }
-            guard let path = cheapestWidening(of: value, in: network, shortfall: shortfall) else { break }
+            // With a maximum flow of its rise, every further path around `value` needs at least one
+            // published figure. The rise again gives the same flow (it starts from a cleared network).
+            _ = movement.rise(of: value, limit: range)
+            guard let path = cheapestWidening(of: value, in: movement.flows, shortfall: shortfall) else { break }
             for figure in path {
                 setSuppressed(figure, true)
                 added.append(figure)
@@ -162,18 +155,22 @@ struct SuppressionPlanner {
         return best.figures
     }
 
+    /// How far the withheld figure `value` falls short of moving by the protection range (0 when
+    /// it can), and the figures that carry the flows showing how far it can rise and fall.
+    private mutating func shortfall(of value: Int) -> (shortfall: Int, carriers: [Int]) {
+        let rise = movement.rise(of: value, limit: range)
+        var carriers = movement.labelsCarryingFlow
+        guard rise < range else { return (0, carriers) }
+        let fall = movement.fall(of: value, limit: range - rise)
+        carriers += movement.labelsCarryingFlow
+        return (max(0, range - rise - fall), carriers)
+    }
+
     /// A proof that the withheld figure `value` can move by the protection range: the figures
     /// that carry the flows showing how far it can rise and fall. Nil when it cannot move so far.
     private mutating func protectionWitness(_ value: Int) -> [Int]? {
-        let rise = movement.rise(of: value, limit: range)
-        var carriers = movement.labelsCarryingFlow
-        if rise < range {
-            guard values[value] - lowerBound > 0 else { return nil }
-            let fall = movement.fall(of: value, limit: range - rise)
-            guard rise + fall >= range else { return nil }
-            carriers += movement.labelsCarryingFlow
-        }
-        return carriers
+        let (shortfall, carriers) = shortfall(of: value)
+        return shortfall == 0 ? carriers : nil
     }
 
     /// Publishes again, largest first, every secondary suppression that turned out not to be needed

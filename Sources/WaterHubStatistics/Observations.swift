@@ -44,10 +44,7 @@ public struct StatisticsMonth: Sendable, Hashable, Comparable, CustomStringConve
     public var description: String { "\(year)-\(month < 10 ? "0" : "")\(month)" }
 
     /// The Dutch name of the month and the year: `november 2026`.
-    public var dutchLabel: String {
-        let names = ["januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober", "november", "december"]
-        return "\(names[month - 1]) \(year)"
-    }
+    public var dutchLabel: String { "\(CalendarDate.dutchMonthNames[month - 1]) \(year)" }
 
     public static func < (lhs: StatisticsMonth, rhs: StatisticsMonth) -> Bool { (lhs.year, lhs.month) < (rhs.year, rhs.month) }
 }
@@ -169,17 +166,12 @@ public struct TownObservationsBuilder: Sendable {
     public mutating func endHousehold() {
         guard !events.isEmpty else { return }
         var weekTypes = Set<WeekType>()
-        var weeks = Set<ISOWeek>()
-        var monthTypes = Set<MonthType>()
-        var months = Set<StatisticsMonth>()
-        for (type, date) in events {
-            let week = date.isoWeek
-            let month = StatisticsMonth(of: week)
-            weekTypes.insert(WeekType(week: week, type: type))
-            weeks.insert(week)
-            monthTypes.insert(MonthType(month: month, type: type))
-            months.insert(month)
-        }
+        for (type, date) in events { weekTypes.insert(WeekType(week: date.isoWeek, type: type)) }
+        // Months from the distinct weeks, not from every event.
+        let weeks = Set(weekTypes.map(\.week))
+        let monthOfWeek = Dictionary(uniqueKeysWithValues: weeks.map { ($0, StatisticsMonth(of: $0)) })
+        let monthTypes = Set(weekTypes.map { MonthType(month: monthOfWeek[$0.week]!, type: $0.type) })
+        let months = Set(monthOfWeek.values)
         for key in weekTypes { observations.householdsPerWeek[key.week, default: [:]][key.type, default: 0] += 1 }
         for week in weeks { observations.householdsPerWeekAnyType[week, default: 0] += 1 }
         for key in monthTypes { observations.householdsPerMonth[key.month, default: [:]][key.type, default: 0] += 1 }

@@ -42,6 +42,8 @@ public struct PublishedStatistics: Sendable, Hashable {
 
     /// The event types, in the order of the tables' columns.
     public static let eventTypes = EventType.allCases
+    /// The codes of the columns of a weekly or monthly count: the event types, then `total`.
+    public static let columnCodes = eventTypes.map(\.rawValue) + ["total"]
 }
 
 /// One ISO week's table: rows are the towns, columns the event types (households per cell).
@@ -113,14 +115,7 @@ public enum StatisticsScope: Sendable, Hashable, Comparable {
         self = code == "region" ? .region : .town(code)
     }
 
-    public static func < (lhs: StatisticsScope, rhs: StatisticsScope) -> Bool {
-        switch (lhs, rhs) {
-        case (.region, .region): false
-        case (.region, .town): true
-        case (.town, .region): false
-        case (.town(let a), .town(let b)): a < b
-        }
-    }
+    // Ordered as declared (the region first), then towns by code: the synthesized `<`.
 }
 
 /// The quartiles of one duration for one scope. The number of households is given for the region

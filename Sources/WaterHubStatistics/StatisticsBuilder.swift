@@ -46,14 +46,18 @@ public enum StatisticsBuilder {
         // Months never share a week, so each month's tables are protected on their own, on as
         // many cores as there are; the results are put together in month order.
         let months = byMonth.keys.sorted()
+        // Labels are codes; the readers put names on them.
+        let rowLabels = towns.map(\.tenant.nisCode), columnLabels = types.map(\.rawValue)
         let published = months.concurrentMap { month -> (weeks: [ISOWeek], published: PublishedLinkedTables) in
-            let weeks = byMonth[month]!.sorted()
+            let weeks = byMonth[month]!    // in order: grouping keeps the order of the sorted weeks
             var tables: [CountTable] = []
             var sensitive: [Set<TablePosition>] = []
             for week in weeks {
-                let cells = towns.map { town in types.map { town.householdsPerWeek[week]?[$0] ?? 0 } }
-                // Labels are codes; the readers put names on them.
-                let table = try! CountTable(rowLabels: towns.map(\.tenant.nisCode), columnLabels: types.map(\.rawValue), cells: cells)
+                let cells = towns.map { town in
+                    let counts = town.householdsPerWeek[week]
+                    return types.map { counts?[$0] ?? 0 }
+                }
+                let table = try! CountTable(rowLabels: rowLabels, columnLabels: columnLabels, cells: cells)
                 tables.append(table)
                 var positions = Set<TablePosition>()
                 var regionHouseholds = 0

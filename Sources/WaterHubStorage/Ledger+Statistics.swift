@@ -25,9 +25,4 @@ extension Ledger {
             }
         }
     }
-
-    /// The highest batch id (0 when none): what the statistics were built from.
-    public func lastBatchID() throws -> Int64 {
-        try pool.read { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) FROM batch") ?? 0 }
-    }
 }

@@ -24,6 +24,14 @@ public struct TokenInfo: Sendable, Hashable {
     public var expiresAt: Date?
     public var revokedAt: Date?
     public var lastUsedAt: Date?
+
+    /// A statistics token: it reads the figures of all towns and belongs to none.
+    public var readsStatistics: Bool { scope == .stats && tenant == nil }
+
+    /// Neither revoked nor expired at `date`.
+    func isValid(at date: Date) -> Bool {
+        revokedAt == nil && (expiresAt.map { $0 > date } ?? true)
+    }
 }
 
 extension Ledger {
@@ -60,9 +68,7 @@ extension Ledger {
         }
         // An unknown id costs the same hash as a known one, so timing does not tell them apart.
         let computed = Ledger.tokenHash(secret: secret, salt: found?.salt ?? Data(count: 16))
-        guard let (_, stored, info) = found, Ledger.constantTimeEqual(computed, stored) else { return nil }
-        if info.revokedAt != nil { return nil }
-        if let expiry = info.expiresAt, expiry <= date { return nil }
+        guard let (_, stored, info) = found, Ledger.constantTimeEqual(computed, stored), info.isValid(at: date) else { return nil }
         // The last-used time is written with the request's audit entry (see recordAudit).
         return info
     }
@@ -95,7 +101,7 @@ extension Ledger {
         return difference == 0
     }
 
-    private static func tokenInfo(_ row: Row) -> TokenInfo {
+    static func tokenInfo(_ row: Row) -> TokenInfo {
         func date(_ column: String) -> Date? { (row[column] as String?).flatMap(StorageConfiguration.date(fromTimestamp:)) }
         return TokenInfo(id: row["id"], tenant: row["tenant"], scope: TokenScope(rawValue: row["scope"]) ?? .read,
                          label: row["label"], createdAt: date("created_at") ?? Date(timeIntervalSince1970: 0),

@@ -68,7 +68,7 @@ public final class SpoolWriter {
             switch field {
             case .sourceEventID: text(event.sourceEventID)
             case .type: text(event.type.rawValue)
-            case .eventDate: date(event.eventDate)
+            case .eventDate: event.eventDate.withISOBytes { appendField($0) }
             case .customerNumber: text(event.customerNumber)
             case .connectionID: text(event.connectionID)
             case .name: text(event.name)
@@ -96,33 +96,15 @@ public final class SpoolWriter {
             buffer.append(0xFF)
             return
         }
-        value.withUTF8 { bytes in
-            let length = Swift.min(bytes.count, 0xFFFE)
-            buffer.append(UInt8(length & 0xFF))
-            buffer.append(UInt8(length >> 8))
-            buffer.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[0..<length]))
-        }
+        value.withUTF8 { appendField($0) }
     }
 
-    private func digits(_ value: Int, width: Int) {
-        var divisor = 1
-        for _ in 1..<width { divisor *= 10 }
-        var rest = value
-        for _ in 0..<width {
-            buffer.append(UInt8(0x30 + rest / divisor % 10))
-            rest %= divisor
-            divisor = Swift.max(1, divisor / 10)
-        }
-    }
-
-    private func date(_ date: CalendarDate) {
-        buffer.append(10)
-        buffer.append(0)
-        digits(date.year, width: 4)
-        buffer.append(UInt8(ascii: "-"))
-        digits(date.month, width: 2)
-        buffer.append(UInt8(ascii: "-"))
-        digits(date.day, width: 2)
+    /// One field: its length (cut at 65,534 bytes), then its bytes.
+    private func appendField(_ bytes: UnsafeBufferPointer<UInt8>) {
+        let length = Swift.min(bytes.count, 0xFFFE)
+        buffer.append(UInt8(length & 0xFF))
+        buffer.append(UInt8(length >> 8))
+        buffer.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[0..<length]))
     }
 
     private func cents(_ cents: Int64?) {

@@ -25,24 +25,11 @@ public final class StatisticsStore: Sendable {
         self.path = path
     }
 
-    /// Every column the store has, per table: the allow-list the privacy test checks the schema against.
-    public static let columns: [String: [String]] = [
-        "meta": ["name", "value"],
-        "town": ["nis", "name", "position"],
-        "weekly_count": ["week", "scope", "event_type", "households", "withheld"],
-        "monthly_count": ["month", "event_type", "households", "withheld"],
-        "duration": ["measure", "scope", "households", "q1_centidays", "median_centidays", "q3_centidays", "withheld"],
-        "protected_share": ["state", "percent", "withheld"],
-        "outreach": ["method", "households", "contacts", "reached_percent", "withheld"],
-        "feed": ["source", "name", "last_delivery_on", "quarantined_percent"],
-        "feed_week": ["source", "week", "rows_rounded"],
-    ]
-
     static let migrator: DatabaseMigrator = {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1: published figures") { db in
             func codes(_ values: [String]) -> String { values.map { "'\($0)'" }.joined(separator: ", ") }
-            let types = codes(EventType.allCases.map(\.rawValue) + ["total"])
+            let types = codes(PublishedStatistics.columnCodes)
             let scope = "scope = 'region' OR scope GLOB '[0-9][0-9][0-9][0-9][0-9]'"
             try db.execute(sql: """
                 CREATE TABLE meta (
@@ -154,11 +141,11 @@ public final class StatisticsStore: Sendable {
             try db.execute(sql: "INSERT INTO town (nis, name, position) VALUES (?, ?, ?)", arguments: [town.nisCode, town.name, position])
         }
         let weekly = try db.makeStatement(sql: "INSERT INTO weekly_count (week, scope, event_type, households, withheld) VALUES (?, ?, ?, ?, ?)")
-        let types = PublishedStatistics.eventTypes.map(\.rawValue) + ["total"]
+        let types = PublishedStatistics.columnCodes
+        let rows = statistics.towns.map(\.nisCode)
         for figures in statistics.weeks {
             let table = figures.table
             let week = figures.week.description
-            let rows = statistics.towns.map(\.nisCode)
             for (row, nis) in rows.enumerated() {
                 for (column, entry) in (table.cells[row] + [table.rowTotals[row]]).enumerated() {
                     try weekly.execute(arguments: [week, nis, types[column], entry.publishedValue, withheld(entry)])
@@ -202,9 +189,6 @@ public final class StatisticsStore: Sendable {
 
     // MARK: reading
 
-    /// Whether a build exists.
-    public var exists: Bool { FileManager.default.fileExists(atPath: path) }
-
     /// Runs a read on the current build (reopening when a rebuild replaced the file); nil when
     /// no build exists yet.
     public func read<T>(_ body: (Database) throws -> T) throws -> T? {
@@ -225,12 +209,27 @@ public final class StatisticsStore: Sendable {
 
     /// Everything in the store, as it was published.
     public func load() throws -> PublishedStatistics? {
-        try read { db in try StatisticsStore.load(from: db, weeks: nil) }
+        try read { db in try StatisticsStore.load(from: db, townRows: true) }
     }
 
-    /// Everything but the weekly town tables (whose regional rows are kept): what the overview needs.
+    /// Everything but the towns' rows of the weekly tables (each week's table keeps only its
+    /// regional totals): what the overview needs.
     public func loadOverview() throws -> PublishedStatistics? {
-        try read { db in try StatisticsStore.load(from: db, weeks: .regionOnly) }
+        try read { db in try StatisticsStore.load(from: db, townRows: false) }
+    }
+
+    /// The overview, the week `choose` picks from it, and that week's whole table (nil when the
+    /// week has no steps), read from one build: a rebuild moving in between cannot pair one
+    /// build's towns with another's table.
+    public func loadOverview(choosingWeek choose: (PublishedStatistics) -> ISOWeek)
+        throws -> (overview: PublishedStatistics, week: ISOWeek, figures: WeeklyFigures?)? {
+        try read { db in
+            let overview = try StatisticsStore.load(from: db, townRows: false)
+            let week = choose(overview)
+            let figures = try StatisticsStore.weeklyFigures(db, towns: overview.towns, condition: "week = ?", arguments: [week.description],
+                                                            townRows: true).first
+            return (overview, week, figures)
+        }
     }
 
     /// The disclosure policy the stored figures were published under (nil when no build exists).
@@ -241,16 +240,6 @@ public final class StatisticsStore: Sendable {
             return (threshold, range)
         } ?? nil
     }
-
-    /// The table of one week (nil when the week has no steps, or no build exists).
-    public func weeklyTable(_ week: ISOWeek) throws -> WeeklyFigures? {
-        try read { db -> WeeklyFigures? in
-            let towns = try StatisticsStore.towns(db)
-            return try StatisticsStore.weeklyFigures(db, towns: towns, condition: "week = ?", arguments: [week.description], regionOnly: false).first
-        } ?? nil
-    }
-
-    enum WeekSelection { case regionOnly }
 
     /// The build's facts: threshold, protection range, the last day with data.
     static func meta(_ db: Database) throws -> [String: String] {
@@ -265,14 +254,15 @@ public final class StatisticsStore: Sendable {
         value.map { .published($0) } ?? .suppressed(.secondary)
     }
 
-    /// Weekly figures; with `regionOnly`, the town rows are left out (each row shows as withheld).
-    static func weeklyFigures(_ db: Database, towns: [Tenant], condition: String, arguments: StatementArguments, regionOnly: Bool) throws -> [WeeklyFigures] {
-        let types = PublishedStatistics.eventTypes.map(\.rawValue) + ["total"]
+    /// Weekly figures; without `townRows`, each table has only its regional totals (no rows).
+    static func weeklyFigures(_ db: Database, towns: [Tenant], condition: String, arguments: StatementArguments, townRows: Bool) throws -> [WeeklyFigures] {
+        let types = PublishedStatistics.columnCodes
+        let towns = townRows ? towns : []
         let column = Dictionary(uniqueKeysWithValues: types.enumerated().map { ($1, $0) })
         let row = Dictionary(uniqueKeysWithValues: towns.enumerated().map { ($1.nisCode, $0) })
         var grids: [String: [[Int?]]] = [:]
         var order: [String] = []
-        let scopeCondition = regionOnly ? " AND scope = 'region'" : ""
+        let scopeCondition = townRows ? "" : " AND scope = 'region'"
         for record in try Row.fetchAll(db, sql: """
             SELECT week, scope, event_type, households FROM weekly_count WHERE \(condition)\(scopeCondition) ORDER BY week
             """, arguments: arguments) {
@@ -297,14 +287,14 @@ public final class StatisticsStore: Sendable {
         }
     }
 
-    static func load(from db: Database, weeks selection: WeekSelection?) throws -> PublishedStatistics {
+    static func load(from db: Database, townRows: Bool) throws -> PublishedStatistics {
         let meta = try meta(db)
         let towns = try towns(db)
-        let weeks = try weeklyFigures(db, towns: towns, condition: "1", arguments: [], regionOnly: selection == .regionOnly)
+        let weeks = try weeklyFigures(db, towns: towns, condition: "1", arguments: [], townRows: townRows)
         var months: [MonthlyFigures] = []
         var monthGrid: [String: [Int?]] = [:]
         var monthOrder: [String] = []
-        let types = PublishedStatistics.eventTypes.map(\.rawValue) + ["total"]
+        let types = PublishedStatistics.columnCodes
         for row in try Row.fetchAll(db, sql: "SELECT month, event_type, households FROM monthly_count ORDER BY month") {
             let month: String = row[0]
             if monthGrid[month] == nil { monthGrid[month] = Array(repeating: nil, count: types.count); monthOrder.append(month) }
@@ -335,12 +325,13 @@ public final class StatisticsStore: Sendable {
             } else { .suppressed(.secondary) }
             return OutreachFigure(method: method, counts: counts)
         }.sorted { ContactMethod.allCases.firstIndex(of: $0.method)! < ContactMethod.allCases.firstIndex(of: $1.method)! }
+        var roundedRows: [String: [ISOWeek: Int]] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT source, week, rows_rounded FROM feed_week") {
+            if let week = ISOWeek(row[1] as String) { roundedRows[row[0], default: [:]][week] = row[2] }
+        }
         var feeds: [FeedFigure] = []
         for row in try Row.fetchAll(db, sql: "SELECT source, name, last_delivery_on, quarantined_percent FROM feed ORDER BY source") {
-            var rounded: [ISOWeek: Int] = [:]
-            for week in try Row.fetchAll(db, sql: "SELECT week, rows_rounded FROM feed_week WHERE source = ?", arguments: [row[0] as String]) {
-                if let parsed = ISOWeek(week[0] as String) { rounded[parsed] = week[1] }
-            }
+            let rounded = roundedRows[row[0] as String] ?? [:]
             feeds.append(FeedFigure(source: row[0], name: row[1], lastDelivery: (row[2] as String?).flatMap { CalendarDate(iso: $0) },
                                     roundedRowsPerWeek: rounded, quarantinedPercent: row[3]))
         }

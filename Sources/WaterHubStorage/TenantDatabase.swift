@@ -41,14 +41,14 @@ public final class TenantDatabase: Sendable {
         watch.close()
     }
 
-    /// A new town file starts as a copy of a template that has every migration applied: copying
-    /// a small file is much cheaper than running each migration as its own transaction with its
-    /// own fsync, hundreds of times when a hub with hundreds of towns takes its first batch.
     /// Page cache of a town connection in everyday use, and while it applies a batch.
     static let everydayCacheKiB = 512
     static let applyCacheKiB = 4_096
 
-    /// A new town file is a copy of the template (another process may have created it first).
+    /// A new town file starts as a copy of a template that has every migration applied: copying
+    /// a small file is much cheaper than running each migration as its own transaction with its
+    /// own fsync, hundreds of times when a hub with hundreds of towns takes its first batch.
+    /// (Another process may have created the town file first.)
     private static func copyTemplate(to path: String) throws {
         let folder = (path as NSString).deletingLastPathComponent
         let template = "\(folder)/.town-template-v\(migrator.migrations.count)"
@@ -485,21 +485,7 @@ enum SQLiteBinding {
     /// A date as its `YYYY-MM-DD` text, written on the stack.
     static func date(_ handle: SQLiteStatement, _ index: Int32, _ date: CalendarDate?, _ db: Database) throws {
         guard let date else { return try check(sqlite3_bind_null(handle, index), db) }
-        try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 10) { text in
-            func put(_ value: Int, at start: Int, width: Int) {
-                var rest = value
-                for position in (start..<start + width).reversed() {
-                    text[position] = UInt8(0x30 + rest % 10)
-                    rest /= 10
-                }
-            }
-            put(date.year, at: 0, width: 4)
-            text[4] = UInt8(ascii: "-")
-            put(date.month, at: 5, width: 2)
-            text[7] = UInt8(ascii: "-")
-            put(date.day, at: 8, width: 2)
-            try bytes(handle, index, UnsafeBufferPointer(text), db)
-        }
+        try date.withISOBytes { try bytes(handle, index, $0, db) }
     }
 
     static func check(_ code: Int32, _ db: Database) throws {

@@ -32,7 +32,7 @@ import WaterHubStorage
     @Test func thePageCacheDropsWhatIsOutOfDateAndStaysWithinItsBounds() {
         let cache = PageCache(capacityBytes: 64 * 1024, capacityAnswers: 4)
         let v1 = DataVersion(generation: 1, value: 1), v2 = DataVersion(generation: 1, value: 2), other = DataVersion(generation: 2, value: 1)
-        func key(_ town: String, _ after: Int) -> PageCache.Key { PageCache.Key(town: town, request: ["json", String(after)]) }
+        func key(_ town: String, _ after: Int) -> PageCache.Key { PageCache.Key(town: town, representation: "json", query: "after=\(after)") }
         let answer = PageCache.Answer(headers: HTTPFields(), body: ByteBuffer(string: "{\"events\":[]}"), rows: 0)
         cache.store(answer, for: key("11002", 0), at: v1)
         #expect(cache.answer(key("11002", 0), at: v1)?.rows == 0)

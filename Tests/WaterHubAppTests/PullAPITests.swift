@@ -25,6 +25,21 @@ import WaterHubTestSupport
         return feed
     }
 
+    /// Publishes `feed` as `file` on a loopback feed server, ingests it into a fresh hub, and runs
+    /// `body` with the hub, a read token of Antwerpen (11002) and the server (to publish more).
+    static func withAntwerpen(_ label: String, file: String, feed: CanonicalFeed,
+                              _ body: @Sendable (Hub, String, FeedServer) async throws -> Void) async throws {
+        let directory = TemporaryDirectory(label)
+        let server = FeedServer()
+        server.publish(file, feed.bytes)
+        try await server.run { base in
+            let hub = try makeHub(sources: [canonicalSource(url: "\(base)/\(file)")], directory: directory)
+            _ = try await hub.fetchAll()
+            let (token, _) = try hub.ledger.issueToken(tenant: "11002", scope: .read)
+            try await body(hub, token, server)
+        }
+    }
+
     /// The cursor of a `Link: <…?after=CURSOR&…>; rel="next"` header.
     static func linkCursor(_ headers: HTTPFields) -> String? {
         guard let link = headers[HTTPField.Name("Link")!], link.hasSuffix("; rel=\"next\""),
@@ -33,15 +48,9 @@ import WaterHubTestSupport
     }
 
     @Test func aLargeTownExportsAsCSVAndNDJSONInOneStreamedAnswer() async throws {
-        let directory = TemporaryDirectory("export")
-        let server = FeedServer()
         // Ten streamed batches of 500 rows; the memory of a 100,000-event export is measured in Ops/bench.
         let total = 5_000
-        server.publish("big.csv", Self.feed("B", count: total).bytes)
-        try await server.run { base in
-            let hub = try makeHub(sources: [canonicalSource(url: "\(base)/big.csv")], directory: directory)
-            _ = try await hub.fetchAll()
-            let (token, _) = try hub.ledger.issueToken(tenant: "11002", scope: .read)
+        try await Self.withAntwerpen("export", file: "big.csv", feed: Self.feed("B", count: total)) { hub, token, _ in
             let app = try buildApplication(hub: hub, host: "127.0.0.1", port: 0)
             try await app.test(.live) { client in
                 let csv = try await client.send("/v1/tenants/11002/events?format=csv", token: token)
@@ -76,13 +85,7 @@ import WaterHubTestSupport
     }
 
     @Test func filtersLimitsAndTheLinkHeaderWorkTogether() async throws {
-        let directory = TemporaryDirectory("filters")
-        let server = FeedServer()
-        server.publish("feed.csv", Self.feed("F", count: 900).bytes)
-        try await server.run { base in
-            let hub = try makeHub(sources: [canonicalSource(url: "\(base)/feed.csv")], directory: directory)
-            _ = try await hub.fetchAll()
-            let (token, _) = try hub.ledger.issueToken(tenant: "11002", scope: .read)
+        try await Self.withAntwerpen("filters", file: "feed.csv", feed: Self.feed("F", count: 900)) { hub, token, _ in
             let all = try await hub.registry.database("11002")!.events(after: 0, limit: 10_000)
             let wanted = all.filter {
                 [.disconnection, .reconnection].contains($0.event.type) && $0.event.eventDate >= .day("2026-03-01") && $0.event.eventDate <= .day("2026-06-30")
@@ -124,13 +127,7 @@ import WaterHubTestSupport
     /// (here a second connection) or by an ingest is seen by the very next request, and another
     /// town's token never reaches a kept page.
     @Test func aKeptPageChangesAsSoonAsItsTownFileDoes() async throws {
-        let directory = TemporaryDirectory("page-cache")
-        let server = FeedServer()
-        server.publish("feed.csv", Self.feed("P", count: 150).bytes)
-        try await server.run { base in
-            let hub = try makeHub(sources: [canonicalSource(url: "\(base)/feed.csv")], directory: directory)
-            _ = try await hub.fetchAll()
-            let (token, _) = try hub.ledger.issueToken(tenant: "11002", scope: .read)
+        try await Self.withAntwerpen("page-cache", file: "feed.csv", feed: Self.feed("P", count: 150)) { hub, token, server in
             let (beveren, _) = try hub.ledger.issueToken(tenant: "46030", scope: .read)
             let app = try buildApplication(hub: hub)
             try await app.test(.router) { client in
@@ -150,7 +147,9 @@ import WaterHubTestSupport
                 #expect(events.first?["street"] as? String == "Gewijzigde straat")
 
                 // An ingest adds events: the same page now holds them.
-                server.publish("feed.csv", (Self.feed("P", count: 150).rows + Self.feed("Q", count: 100).rows).reduce(into: CanonicalFeed()) { $0.rows.append($1) }.bytes)
+                var longer = Self.feed("P", count: 150)
+                longer.rows += Self.feed("Q", count: 100).rows
+                server.publish("feed.csv", longer.bytes)
                 _ = try await hub.fetchAll()
                 let grown = try await client.send(uri, token: token)
                 #expect((grown.json["events"] as? [Any])?.count == 250)

@@ -7,6 +7,8 @@ import Testing
 @testable import WaterHubApp
 import WaterHubConfig
 import WaterHubCore
+import WaterHubDisclosure
+import WaterHubStatistics
 import WaterHubStorage
 import WaterHubTestSupport
 
@@ -20,6 +22,43 @@ import WaterHubTestSupport
         let statistics = SpecOperation.all.filter { $0.path.hasPrefix("/v1/stats/") }
         #expect(statistics.count == 7)
         for operation in statistics { #expect(operation.scope == .stats, "\(operation.testDescription)") }
+    }
+
+    /// The answers carry the stored figures, in their columns, withheld ones as `x` (CSV) or
+    /// `null` (JSON), days as hundredths of a day written as days.
+    @Test func theAnswersCarryTheStoredFigures() async throws {
+        let fixture = try await APIFixture.demo("stats-values")
+        try await fixture.hub.rebuildStatistics()
+        let stored = try #require(try fixture.hub.statistics.load())
+        let token = try fixture.token(.stats)
+        @Sendable func texts(_ entries: [Disclosed<Int>]) -> [String] { entries.map { $0.displayText(suppressedMarker: "x") } }
+        let app = try buildApplication(hub: fixture.hub)
+        try await app.test(.router) { client in
+            let weekly = CSVRows(try await client.send("/v1/stats/weekly?format=csv", token: token).body)
+            #expect(weekly.first == ["\u{FEFF}week"] + PublishedStatistics.columnCodes)
+            #expect(Array(weekly.dropFirst()) == stored.weeks.map { [$0.week.description] + texts($0.table.columnTotals + [$0.table.grandTotal]) })
+            let week = try #require(stored.weeks.last)
+            let table = CSVRows(try await client.send("/v1/stats/weekly/\(week.week)?format=csv", token: token).body)
+            #expect(table.count == stored.towns.count + 2)
+            for (row, town) in stored.towns.enumerated() {
+                #expect(table[row + 1] == [town.nisCode, town.name] + texts(week.table.cells[row] + [week.table.rowTotals[row]]))
+            }
+            #expect(table.last == ["region", "Regio"] + texts(week.table.columnTotals + [week.table.grandTotal]))
+            let durations = try #require(try await client.send("/v1/stats/durations", token: token).json["durations"] as? [[String: Any]])
+            #expect(durations.count == stored.durations.count)
+            #expect(stored.durations.contains { !$0.quartiles.isSuppressed }, "some quartiles are published to compare")
+            for (answer, figure) in zip(durations, stored.durations) {
+                #expect(answer["measure"] as? String == figure.measure.rawValue && answer["scope"] as? String == figure.scope.code)
+                let quartiles = figure.quartiles.publishedValue
+                for (name, centidays) in zip(["q1_days", "median_days", "q3_days"], [quartiles?.first, quartiles?.median, quartiles?.third]) {
+                    if let centidays {
+                        #expect((answer[name] as? NSNumber)?.doubleValue == Double(centidays) / 100, "\(name) of \(figure.measure)")
+                    } else {
+                        #expect(answer[name] is NSNull, "\(name) of \(figure.measure) is withheld")
+                    }
+                }
+            }
+        }
     }
 
     @Test(arguments: reads)

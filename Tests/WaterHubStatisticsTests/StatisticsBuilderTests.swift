@@ -71,7 +71,8 @@ private func day(_ iso: String) -> CalendarDate { CalendarDate(iso: iso)! }
 @Suite struct StatisticsBuilderTests {
     static let towns = [Tenant(nisCode: "11002", name: "Antwerpen"), Tenant(nisCode: "44021", name: "Gent")]
 
-    /// Two towns with `households` households each, all with a warning letter and a LAC request in one week.
+    /// Two towns with `households` households each, all with a warning letter in one week (and,
+    /// for those given a duration, a disconnection and a reconnection that many days later).
     static func observations(households: [Int], durationDays: [[Int]] = [[], []]) -> [TownObservations] {
         zip(towns, zip(households, durationDays)).map { tenant, pair in
             var builder = TownObservationsBuilder(tenant: tenant)
@@ -96,6 +97,22 @@ private func day(_ iso: String) -> CalendarDate { CalendarDate(iso: iso)! }
         #expect(week.table.rowTotals[1].isSuppressed)
         let month = try #require(statistics.months.first)
         #expect(month.list.entries[column] == .published(33) || month.list.entries[column].isSuppressed)
+    }
+
+    /// A town total counts steps: three households with two kinds of steps make a total of 6,
+    /// above k, but it still comes from three households and is withheld for its own sake.
+    @Test func aTotalFromFewerThanKHouseholdsIsWithheldWhateverItsValue() throws {
+        var towns = Self.observations(households: [30, 0])
+        var gent = TownObservationsBuilder(tenant: Self.towns[1])
+        for _ in 0..<3 {
+            gent.add(.warningLetter, on: day("2026-11-16"))
+            gent.add(.lacRequest, on: day("2026-11-17"))
+            gent.endHousehold()
+        }
+        towns[1] = gent.observations
+        let statistics = StatisticsBuilder.publish(towns: towns, feeds: [], policy: DisclosurePolicy())
+        let week = try #require(statistics.weeks.first)
+        #expect(week.table.rowTotals[1] == .suppressed(.primary))
     }
 
     @Test func durationsNeedKHouseholdsAndOnlyTheRegionShowsItsCount() throws {
