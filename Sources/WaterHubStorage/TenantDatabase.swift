@@ -201,6 +201,13 @@ public final class TenantDatabase: Sendable {
                 """)
             try db.execute(sql: "INSERT INTO meta (name, value) VALUES ('household_key_secret', ?)", arguments: [Data(secret)])
         }
+        migrator.registerMigration("v6: code checks without a lookup table per row") { db in
+            // Same rules, cheaper form: see CodeCheck. Rows, ids and seq counter stay.
+            let protected = ["yes", "no", "unknown"]
+            try CodeCheck.rebuild("event", lists: [("type", EventType.allCases.map(\.rawValue)), ("protected_customer", protected)], in: db)
+            try CodeCheck.rebuild("household_case", lists: [("state", CaseState.allCases.map(\.rawValue)), ("protected_customer", protected)],
+                                  in: db)
+        }
         return migrator
     }()
 

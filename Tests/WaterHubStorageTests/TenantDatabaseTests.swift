@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 import Testing
 import WaterHubCore
-import WaterHubStorage
+@testable import WaterHubStorage
 import WaterHubTestSupport
 
 @Suite struct TenantDatabaseTests {
@@ -134,6 +134,69 @@ import WaterHubTestSupport
         }
         #expect(try database.eventCount() == 0)
         #expect(try database.hasApplied(batchID: 1) == false)
+    }
+
+    /// The code CHECKs still refuse what they refused, in the form that needs no lookup table per
+    /// row (no `IN` list of codes is left in the tables an ingest writes).
+    @Test func codeChecksRefuseUnknownCodes() throws {
+        let path = "\(directory.path)/44021-gent.sqlite"
+        _ = try database().apply(batchID: 1, fileSHA256: "abc", events: [event("E1")])
+        let queue = try DatabaseQueue(path: path)
+        defer { try? queue.close() }
+        let tables = try queue.read { db in
+            try String.fetchAll(db, sql: "SELECT sql FROM sqlite_schema WHERE name IN ('event', 'household_case')")
+        }
+        #expect(tables.count == 2)
+        for sql in tables { #expect(!sql.contains(" IN ('"), "\(sql)") }
+        let copy = "INSERT INTO event (source, source_event_id, version, is_current, content_hash, household_id, type, event_date, protected_customer, batch_id, file_sha256, line, recorded_at) SELECT source, source_event_id || 'x', version, is_current, content_hash, household_id, "
+        try queue.write { db in
+            try db.execute(sql: copy + "type, event_date, protected_customer, batch_id, file_sha256, line, recorded_at FROM event")
+        }
+        for (bad, values) in [("type", "'bogus', event_date, protected_customer"), ("protected", "type, event_date, 'maybe'"),
+                              ("date", "type, '16/11/2026', protected_customer")] {
+            #expect(throws: DatabaseError.self, "\(bad)") {
+                try queue.write { db in
+                    try db.execute(sql: copy + values + ", batch_id, file_sha256, line, recorded_at FROM event WHERE source_event_id = 'E1'")
+                }
+            }
+        }
+        #expect(throws: DatabaseError.self) {
+            try queue.write { db in try db.execute(sql: "UPDATE household_case SET state = 'forgotten'") }
+        }
+        #expect(throws: DatabaseError.self) {
+            try queue.write { db in try db.execute(sql: "UPDATE household_case SET protected_customer = 'maybe'") }
+        }
+    }
+
+    /// A town file from before the cheaper checks is rebuilt: its rows, its indexes, and its
+    /// event counter, which stays above events a purge removed (a town's cursor never sees a
+    /// number twice).
+    @Test func aFileFromBeforeTheCheaperChecksKeepsRowsIndexesAndCounter() async throws {
+        let path = "\(directory.path)/44021-gent.sqlite"
+        let queue = try DatabaseQueue(path: path)
+        try TenantDatabase.migrator.migrate(queue, upTo: "v5: computed household keys")
+        try await queue.write { db in
+            try db.execute(sql: "INSERT INTO household (id, source, kind, identifier) VALUES (5, 's', 'customer', 'C1')")
+            for id in 1...3 {
+                try db.execute(sql: """
+                    INSERT INTO event (source, source_event_id, version, is_current, content_hash, household_id, type, event_date,
+                                       protected_customer, batch_id, file_sha256, line, recorded_at)
+                    VALUES ('s', 'E\(id)', 1, 1, x'00', 5, 'disconnection', '2026-11-16', 'no', 1, 'f', 2, '2026-11-16T00:00:00.000Z')
+                    """)
+            }
+            try db.execute(sql: "DELETE FROM event WHERE seq = 3")
+        }
+        try queue.close()
+        let database = try TenantDatabase(tenant: tenant, path: path)
+        #expect(try await database.events(after: 0, limit: 10).map(\.seq) == [1, 2])
+        _ = try database.apply(batchID: 2, fileSHA256: "def", events: [event("E9")])
+        #expect(try await database.events(after: 2, limit: 10).map(\.seq) == [4])
+        let reopened = try DatabaseQueue(path: path)
+        defer { try? reopened.close() }
+        let indexes = try await reopened.read { db in
+            try String.fetchAll(db, sql: "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'event' ORDER BY name")
+        }
+        #expect(indexes == ["event_by_household", "sqlite_autoindex_event_1"])
     }
 
     @Test func aFileFromANewerWaterHubIsRefused() throws {

@@ -1,0 +1,56 @@
+import Foundation
+import GRDB
+
+/// CHECK constraints for a column restricted to a list of codes, in the form SQLite evaluates
+/// cheaply.
+///
+/// SQLite evaluates `x IN ('a', 'b', 'c')` (three or more constants) through a temporary lookup
+/// table, which it builds anew for every execution of a statement: for the ingest's prepared
+/// INSERT, run once per event, that is on every row. On a 1,000,000-row ingest the town files'
+/// CHECKs written that way took about a third of the CPU time (Ops/bench: 19.4 s -> 14.4 s
+/// with them switched off). The same rule written as a chain of `=` costs a few comparisons.
+enum CodeCheck {
+    /// `column IN ('a', 'b', 'c')`: how the first migrations wrote the rule.
+    static func inList(_ column: String, _ codes: [String]) -> String {
+        "\(column) IN (\(codes.map { "'\($0)'" }.joined(separator: ", ")))"
+    }
+
+    /// `(column = 'a' OR column = 'b' OR column = 'c')`: the same rule (NULL passes both, as
+    /// CHECK lets NULL pass).
+    static func oneOf(_ column: String, _ codes: [String]) -> String {
+        "(\(codes.map { "\(column) = '\($0)'" }.joined(separator: " OR ")))"
+    }
+
+    /// Rebuilds a table with its `IN` lists of codes written as `oneOf` (SQLite cannot change a
+    /// CHECK in place): the same columns in the same order, every row, its indexes, and its
+    /// AUTOINCREMENT counter (which may be above the largest row id left after a purge).
+    /// Runs inside a migration (foreign keys are checked at its end).
+    static func rebuild(_ table: String, lists: [(column: String, codes: [String])], in db: Database) throws {
+        guard var sql = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?", arguments: [table]) else {
+            throw StorageError(.damagedFile, "the table \(table) is missing")
+        }
+        for (column, codes) in lists {
+            let old = inList(column, codes)
+            guard sql.contains(old) else { throw StorageError(.inconsistent, "the table \(table) has no CHECK (\(old)) to rewrite") }
+            sql = sql.replacingOccurrences(of: old, with: oneOf(column, codes))
+        }
+        let head = "CREATE TABLE \(table) ("
+        let rebuilt = "\(table)_rebuilt"
+        guard sql.hasPrefix(head) else { throw StorageError(.inconsistent, "unexpected definition of the table \(table)") }
+        let indexes = try String.fetchAll(db, sql: "SELECT sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
+                                          arguments: [table])
+        let hasCounter = try Bool.fetchOne(db, sql: "SELECT COUNT(*) > 0 FROM sqlite_schema WHERE name = 'sqlite_sequence'") ?? false
+        let counter = hasCounter ? try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = ?", arguments: [table]) : nil
+        try db.execute(sql: "CREATE TABLE \(rebuilt) (" + sql.dropFirst(head.count))
+        try db.execute(sql: "INSERT INTO \(rebuilt) SELECT * FROM \(table)")
+        try db.execute(sql: "DROP TABLE \(table)")
+        try db.execute(sql: "ALTER TABLE \(rebuilt) RENAME TO \(table)")
+        for index in indexes { try db.execute(sql: index) }
+        if let counter {
+            try db.execute(sql: "UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = ?", arguments: [counter, table])
+            if db.changesCount == 0 {
+                try db.execute(sql: "INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", arguments: [table, counter])
+            }
+        }
+    }
+}
