@@ -9,7 +9,7 @@
 //   WaterHubDisclosure pure statistical disclosure control: primary and secondary cell suppression
 //   WaterHubStatistics pure: the regional cell's figures from the towns' counts, through disclosure control
 //   WaterHubConfig    reads and validates Config/ (YAML with file:line:key diagnostics)
-//   CCurl             libcurl plus typed shims for its variadic calls
+//   CCurl             libcurl, loaded at the first transfer, with typed shims for its variadic calls
 //   CSQLiteSetup      a typed shim for SQLite's variadic process-wide settings (sqlite3_config)
 //   WaterHubFetch     the libcurl fetcher (file://, http(s)://, sftp://)
 //   WaterHubStorage   GRDB: the hub ledger and one database per town
@@ -69,9 +69,9 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // libcurl's headers only: the library itself is loaded at the first transfer (shim.h).
         .systemLibrary(
             name: "CCurl",
-            pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
         .systemLibrary(

@@ -15,15 +15,19 @@ public struct CurlFetcher: Sendable {
     /// A fetcher; retries are logged to `logger`, which by default discards everything.
     public init(logger: Logger = Logger(label: "waterhub.fetch", factory: { _ in SwiftLogNoOpLogHandler() })) {
         self.logger = logger
-        _ = CurlFetcher.globalInit
     }
 
-    private static let globalInit: Void = {
-        curl_global_init(waterhub_global_default)
-    }()
+    /// Loads libcurl at the first transfer (see CCurl's shim.h): nil when ready, else why it
+    /// cannot be loaded.
+    static func loadLibcurl() -> String? {
+        waterhub_curl_load().map { "libcurl cannot be loaded (\(String(cString: $0))); install the libcurl4 package" }
+    }
 
     /// The libcurl version and the protocols it was built with.
-    public static var version: String { String(cString: curl_version()) }
+    public static var version: String {
+        if let problem = loadLibcurl() { return problem }
+        return String(cString: waterhub_version())
+    }
 
     /// Performs the transfer once. On success the body is in `request.stagingPath`; after a
     /// failure or a 304 no staging file is left.
@@ -77,10 +81,13 @@ public struct CurlFetcher: Sendable {
 
     private static func perform(_ request: FetchRequest, cancelled: CancellationFlag) -> Result<FetchResponse, FetchError> {
         let started = ContinuousClock.now
-        guard let handle = curl_easy_init() else {
+        if let problem = loadLibcurl() {
+            return .failure(FetchError(kind: .permanent, curlCode: Int(CURLE_FAILED_INIT.rawValue), message: problem))
+        }
+        guard let handle = waterhub_easy_init() else {
             return .failure(FetchError(kind: .temporary, curlCode: Int(CURLE_FAILED_INIT.rawValue), message: "libcurl could not start a transfer"))
         }
-        defer { curl_easy_cleanup(handle) }
+        defer { waterhub_easy_cleanup(handle) }
         guard FileManager.default.createFile(atPath: request.stagingPath, contents: nil, attributes: [.posixPermissions: 0o600]),
               let file = FileHandle(forWritingAtPath: request.stagingPath) else {
             return .failure(FetchError(kind: .permanent, curlCode: 0, message: "cannot create the staging file \(request.stagingPath)"))
@@ -92,7 +99,7 @@ public struct CurlFetcher: Sendable {
         let context = Unmanaged.passRetained(transfer)
         defer { context.release() }
         var headers: UnsafeMutablePointer<curl_slist>?
-        defer { curl_slist_free_all(headers) }
+        defer { waterhub_slist_free_all(headers) }
         var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
 
         let code: CURLcode = errorBuffer.withUnsafeMutableBufferPointer { errorPointer in
@@ -151,8 +158,8 @@ public struct CurlFetcher: Sendable {
                     set(CURLOPT_SSH_HOSTKEYDATA, pointer: context.toOpaque())
                 }
             }
-            if let etag = request.etag { headers = curl_slist_append(headers, "If-None-Match: \(etag)") }
-            if let lastModified = request.lastModified { headers = curl_slist_append(headers, "If-Modified-Since: \(lastModified)") }
+            if let etag = request.etag { headers = waterhub_slist_append(headers, "If-None-Match: \(etag)") }
+            if let lastModified = request.lastModified { headers = waterhub_slist_append(headers, "If-Modified-Since: \(lastModified)") }
             if let headers { set(CURLOPT_HTTPHEADER, pointer: UnsafeMutableRawPointer(headers)) }
             set(CURLOPT_ERRORBUFFER, pointer: UnsafeMutableRawPointer(errorPointer.baseAddress!))
             if setup == CURLE_OK { setup = waterhub_easy_setopt_write_function(handle, CURLOPT_WRITEFUNCTION, curlWrite) }
@@ -163,14 +170,14 @@ public struct CurlFetcher: Sendable {
             set(CURLOPT_XFERINFODATA, pointer: context.toOpaque())
             set(CURLOPT_NOPROGRESS, 0)
             guard setup == CURLE_OK else { return setup }
-            return curl_easy_perform(handle)
+            return waterhub_easy_perform(handle)
         }
         try? file.close()
         let milliseconds = Int(started.duration(to: .now) / .milliseconds(1))
         var status = 0
         _ = withUnsafeMutablePointer(to: &status) { waterhub_easy_getinfo_long(handle, CURLINFO_RESPONSE_CODE, $0) }
         let detail = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        let curlMessage = detail.isEmpty ? String(validatingCString: curl_easy_strerror(code)) ?? "unknown error" : detail
+        let curlMessage = detail.isEmpty ? String(validatingCString: waterhub_easy_strerror(code)) ?? "unknown error" : detail
 
         if code != CURLE_OK {
             return .failure(classify(code, message: curlMessage, transfer: transfer, request: request))
