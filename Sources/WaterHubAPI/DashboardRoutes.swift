@@ -57,7 +57,6 @@ public struct DashboardRoutes: Sendable {
         guard let token = try await identity(request, context: context) else {
             return DashboardRoutes.redirect(to: "/dashboard/login")
         }
-        context.audit.authenticated(token)
         guard token.readsStatistics else { throw APIError.notFound }
         // The week shown: the one asked for, else the latest with steps up to this week.
         let currentWeek = today().isoWeek
@@ -70,8 +69,9 @@ public struct DashboardRoutes: Sendable {
         return DashboardRoutes.htmlResponse(html)
     }
 
-    /// The token behind a request: a bearer header, else the session cookie; nil when neither.
-    /// A bearer header is checked as on the API (401 when it is not a valid token).
+    /// The token behind a request, noted in its audit line: a bearer header, else the session
+    /// cookie; nil when neither. A bearer header is checked as on the API (401 when it is not a
+    /// valid token).
     func identity(_ request: Request, context: HubRequestContext) async throws -> TokenInfo? {
         if request.headers[.authorization] != nil {
             return try await TokenAuthenticator(ledger: ledger, now: now).authenticate(request: request, context: context)
@@ -83,6 +83,7 @@ public struct DashboardRoutes: Sendable {
             sessions.end(id)
             return nil
         }
+        context.audit.authenticated(token)
         return token
     }
 

@@ -2,20 +2,20 @@ import Hummingbird
 import WaterHubStorage
 import Synchronization
 
-/// Answers of event pages kept in memory, each with the data version of its town file when it
-/// was read: a town's systems ask for the same page (the newest events, the page after their
-/// last cursor) again and again, and an unchanged file gives the same answer byte for byte.
+/// Answers of event pages kept in memory, per town with the data version of its town file when
+/// they were read: a town's systems ask for the same page (the newest events, the page after
+/// their last cursor) again and again, and an unchanged file gives the same answer byte for byte.
 ///
 /// A hit is served only when the file's data version (`TenantDatabase.dataVersion`) is still the
-/// one read before the page was: any change, by any process, is a miss. The version is read
-/// before the page, so a change in between makes the entry older than its data, never newer.
-/// Entries are keyed by town, so one town's answer can never be another's; authentication, the
-/// town check and the audit line happen for every request as before. The cache holds at most
-/// `capacityBytes` (each answer counted with a fixed overhead besides its body) and at most
-/// `capacityAnswers` answers, for all towns together, in memory only; the least recently used
-/// go first, and an answer found out of date is dropped at once (after a purge it holds data
-/// that is gone from the file).
-final class PageCache: Sendable {
+/// one read before the page was: any change, by any process, is a miss, and the first request
+/// that sees a town's file changed drops every answer kept for that town (after a purge they
+/// hold data that is gone from the file). The version is read before the page, so a change in
+/// between makes an answer older than its data, never newer. Answers are kept by town, so one
+/// town's answer can never be another's; authentication, the town check and the audit line
+/// happen for every request as before. The cache holds at most `capacityBytes` (each answer
+/// counted with a fixed overhead besides its body) and at most `capacityAnswers` answers, for
+/// all towns together, in memory only; when full, the least recently used eighth goes at once.
+public final class PageCache: Sendable {
     struct Key: Hashable, Sendable {
         var town: String
         /// What else the answer depends on: the representation (negotiated from the query or
@@ -31,16 +31,35 @@ final class PageCache: Sendable {
         var rows: Int
     }
 
-    private struct Entry {
-        var version: DataVersion
+    private struct Page {
         var answer: Answer
         var lastUse: UInt64
     }
 
+    /// One town's kept answers, all read at the same data version of its file.
+    private struct Town {
+        var version: DataVersion
+        var pages: [Key: Page] = [:]
+    }
+
     private struct State {
-        var entries: [Key: Entry] = [:]
+        var towns: [String: Town] = [:]
+        var answers = 0
         var bytes = 0
         var clock: UInt64 = 0
+        var hits = 0
+
+        mutating func drop(town: String) {
+            guard let dropped = towns.removeValue(forKey: town) else { return }
+            answers -= dropped.pages.count
+            bytes -= dropped.pages.values.reduce(0) { $0 + PageCache.cost($1.answer) }
+        }
+
+        mutating func remove(_ key: Key) {
+            guard let page = towns[key.town]?.pages.removeValue(forKey: key) else { return }
+            answers -= 1
+            bytes -= PageCache.cost(page.answer)
+        }
     }
 
     let capacityBytes: Int
@@ -49,7 +68,7 @@ final class PageCache: Sendable {
     /// What an answer costs besides its body (key, headers, bookkeeping), counted against the capacity.
     static let overheadBytes = 1_024
 
-    init(capacityBytes: Int = 8 << 20, capacityAnswers: Int = 1_024) {
+    public init(capacityBytes: Int = 8 << 20, capacityAnswers: Int = 1_024) {
         self.capacityBytes = capacityBytes
         self.capacityAnswers = capacityAnswers
     }
@@ -57,16 +76,16 @@ final class PageCache: Sendable {
     /// The answer stored for `key` at data version `version`, if any.
     func answer(_ key: Key, at version: DataVersion) -> Answer? {
         state.withLock { state in
-            guard var entry = state.entries[key] else { return nil }
-            guard entry.version == version else {
-                state.entries[key] = nil
-                state.bytes -= PageCache.cost(entry.answer)
+            guard let town = state.towns[key.town] else { return nil }
+            guard town.version == version else {
+                state.drop(town: key.town)
                 return nil
             }
+            guard let page = town.pages[key] else { return nil }
             state.clock += 1
-            entry.lastUse = state.clock
-            state.entries[key] = entry
-            return entry.answer
+            state.towns[key.town]?.pages[key]?.lastUse = state.clock
+            state.hits += 1
+            return page.answer
         }
     }
 
@@ -75,23 +94,34 @@ final class PageCache: Sendable {
         let size = PageCache.cost(answer)
         guard size <= capacityBytes / 8 else { return }
         state.withLock { state in
-            if let old = state.entries.removeValue(forKey: key) { state.bytes -= PageCache.cost(old.answer) }
-            // At most `capacityAnswers` entries: finding the least recently used is a short scan.
-            while state.bytes + size > capacityBytes || state.entries.count >= capacityAnswers,
-                  let oldest = state.entries.min(by: { $0.value.lastUse < $1.value.lastUse }) {
-                state.entries[oldest.key] = nil
-                state.bytes -= PageCache.cost(oldest.value.answer)
+            if let town = state.towns[key.town], town.version != version { state.drop(town: key.town) }
+            state.remove(key)
+            if state.answers >= capacityAnswers || state.bytes + size > capacityBytes {
+                evictLeastRecentlyUsed(&state, making: size)
             }
             state.clock += 1
-            state.entries[key] = Entry(version: version, answer: answer, lastUse: state.clock)
+            state.towns[key.town, default: Town(version: version)].pages[key] = Page(answer: answer, lastUse: state.clock)
+            state.answers += 1
             state.bytes += size
+        }
+    }
+
+    /// Drops the least recently used answers until an eighth of the room is free besides `size`:
+    /// one sort now and then rather than a search through every answer on every store.
+    private func evictLeastRecentlyUsed(_ state: inout State, making size: Int) {
+        let answers = capacityAnswers - max(1, capacityAnswers / 8), bytes = capacityBytes - capacityBytes / 8 - size
+        let byAge = state.towns.values.flatMap { $0.pages.map { (key: $0.key, lastUse: $0.value.lastUse) } }.sorted { $0.lastUse < $1.lastUse }
+        for page in byAge where state.answers > answers || state.bytes > bytes {
+            state.remove(page.key)
+            if state.towns[page.key.town]?.pages.isEmpty == true { state.towns[page.key.town] = nil }
         }
     }
 
     private static func cost(_ answer: Answer) -> Int { answer.body.readableBytes + overheadBytes }
 
-    /// How many answers and bytes are held (for tests and metrics).
-    var usage: (answers: Int, bytes: Int) {
-        state.withLock { ($0.entries.count, $0.bytes) }
+    /// How many answers and bytes are held, and how many requests were answered from memory
+    /// (for tests and metrics).
+    public var usage: (answers: Int, bytes: Int, hits: Int) {
+        state.withLock { ($0.answers, $0.bytes, $0.hits) }
     }
 }

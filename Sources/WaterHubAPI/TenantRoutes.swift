@@ -29,14 +29,15 @@ public struct TenantRoutes: Sendable {
     let registry: TenantRegistry
     let settings: APISettings
     /// Event pages served lately, while their town file is unchanged.
-    let pages = PageCache()
+    let pages: PageCache
 
     /// The rows read from a town file at a time while an answer streams.
     static let batchSize = 500
 
-    public init(registry: TenantRegistry, settings: APISettings) {
+    public init(registry: TenantRegistry, settings: APISettings, pages: PageCache) {
         self.registry = registry
         self.settings = settings
+        self.pages = pages
     }
 
     /// Adds the routes to a group that already authenticates.

@@ -80,7 +80,7 @@ func buildRouter(hub: Hub) -> Router<HubRequestContext> {
         .add(middleware: BodyLimitMiddleware(maxBodyBytes: configuration.api.maxBodyBytes))
     let settings = APISettings(aftercare: configuration.aftercare, contactRoles: configuration.contactRoles,
                                maxBodyBytes: configuration.api.maxBodyBytes, today: { hub.today })
-    TenantRoutes(registry: hub.registry, settings: settings).add(to: api)
+    TenantRoutes(registry: hub.registry, settings: settings, pages: hub.pages).add(to: api)
     // The cell's statistics read only their own store; the dashboard authenticates itself
     // (a bearer header or its session cookie) and is audited like every route.
     StatisticsRoutes(store: hub.statistics).add(to: api)

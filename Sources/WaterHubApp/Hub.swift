@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import WaterHubAPI
 import WaterHubConfig
 import WaterHubCore
 import WaterHubFetch
@@ -16,6 +17,8 @@ public final class Hub: Sendable {
     public let registry: TenantRegistry
     /// The regional cell's statistics store: rebuilt by `rebuildStatistics`, read by the API.
     public let statistics: StatisticsStore
+    /// Event pages the API answered lately, kept while their town file is unchanged.
+    public let pages = PageCache()
     public let fetcher: CurlFetcher
     public let logger: Logger
     /// The clock, injectable so that tests can move time without sleeping.

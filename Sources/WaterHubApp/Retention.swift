@@ -24,10 +24,10 @@ extension Hub {
         for tenant in configuration.tenants where FileManager.default.fileExists(atPath: directory.tenantFile(tenant)) {
             guard let database = try await registry.databaseForOnePass(tenant.nisCode) else { continue }
             let counts = try database.purgeClosedCases(lastEventBefore: cutoff, at: now())
-            guard counts.households > 0 else { continue }
             if !counts.logEmptied {
-                logger.warning("the write-ahead log of a town file could not be emptied after a purge (a reader was busy): it still holds purged values until a later purge or erasure in that town empties it", metadata: ["tenant": "\(tenant.nisCode)"])
+                logger.warning("the write-ahead log of a town file could not be emptied (a reader was busy): it may still hold purged values until the next retention pass or erasure in that town empties it", metadata: ["tenant": "\(tenant.nisCode)"])
             }
+            guard counts.households > 0 else { continue }
             try ledger.recordPurge(tenant: tenant.nisCode, kind: "retention", households: counts.households, events: counts.events, at: now())
             logger.notice("purged closed cases", metadata: ["tenant": "\(tenant.nisCode)", "households": "\(counts.households)", "events": "\(counts.events)"])
             report.households += counts.households

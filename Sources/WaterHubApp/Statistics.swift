@@ -97,13 +97,12 @@ public struct StatisticsService: Service {
     public func run() async throws {
         await cancelWhenGracefulShutdown {
             let clock = ContinuousClock()
-            var lastBuild: ContinuousClock.Instant?
+            var lastBuild = clock.now
             // After a failed rebuild the next try waits longer (doubling, up to a day), so a
             // damaged town file does not make the hub read every town once a minute.
             var wait = checkInterval
             while !Task.isCancelled {
-                let due = lastBuild.map { clock.now - $0 >= dailyInterval } ?? false
-                if due || hub.statisticsAreStale() {
+                if clock.now - lastBuild >= dailyInterval || hub.statisticsAreStale() {
                     do {
                         try await hub.rebuildStatistics()
                         wait = checkInterval
@@ -111,8 +110,6 @@ public struct StatisticsService: Service {
                         hub.logger.error("the statistics could not be rebuilt: \(error)")
                         wait = min(wait * 2, dailyInterval)
                     }
-                    lastBuild = clock.now
-                } else if lastBuild == nil {
                     lastBuild = clock.now
                 }
                 do { try await Task.sleep(for: wait) } catch { return }

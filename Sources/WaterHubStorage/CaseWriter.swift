@@ -122,8 +122,9 @@ struct CaseWriter {
             return EventOrder(date: date, seq: seq)
         }
         var stepDates: [EventType: CalendarDate] = [:]
+        let firstStep = columns.count - CaseColumns.steps.count
         for (offset, type) in EventType.allCases.enumerated() {
-            if let date = date(13 + offset) { stepDates[type] = date }
+            if let date = date(firstStep + offset) { stepDates[type] = date }
         }
         return HouseholdCase(
             state: CaseState(rawValue: row[1]) ?? .invited, stepDates: stepDates,

@@ -34,14 +34,17 @@ enum CodeCheck {
             guard sql.contains(old) else { throw StorageError(.inconsistent, "the table \(table) has no CHECK (\(old)) to rewrite") }
             sql = sql.replacingOccurrences(of: old, with: oneOf(column, codes))
         }
-        let head = "CREATE TABLE \(table) ("
+        // `CREATE TABLE name (` as created, `CREATE TABLE "name" (` after an earlier rebuild's rename.
+        guard let columns = sql.firstIndex(of: "("),
+              sql[..<columns].replacingOccurrences(of: "\"", with: "").trimmingCharacters(in: .whitespaces) == "CREATE TABLE \(table)" else {
+            throw StorageError(.inconsistent, "unexpected definition of the table \(table)")
+        }
         let rebuilt = "\(table)_rebuilt"
-        guard sql.hasPrefix(head) else { throw StorageError(.inconsistent, "unexpected definition of the table \(table)") }
         let indexes = try String.fetchAll(db, sql: "SELECT sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
                                           arguments: [table])
-        let hasCounter = try Bool.fetchOne(db, sql: "SELECT COUNT(*) > 0 FROM sqlite_schema WHERE name = 'sqlite_sequence'") ?? false
-        let counter = hasCounter ? try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = ?", arguments: [table]) : nil
-        try db.execute(sql: "CREATE TABLE \(rebuilt) (" + sql.dropFirst(head.count))
+        let counter = try db.tableExists("sqlite_sequence")
+            ? Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = ?", arguments: [table]) : nil
+        try db.execute(sql: "CREATE TABLE \(rebuilt) " + sql[columns...])
         try db.execute(sql: "INSERT INTO \(rebuilt) SELECT * FROM \(table)")
         try db.execute(sql: "DROP TABLE \(table)")
         try db.execute(sql: "ALTER TABLE \(rebuilt) RENAME TO \(table)")

@@ -7,11 +7,6 @@ import Synchronization
 public struct DataVersion: Sendable, Hashable {
     public let generation: UInt64
     public let value: Int64
-
-    public init(generation: UInt64, value: Int64) {
-        self.generation = generation
-        self.value = value
-    }
 }
 
 /// Tells whether a database file changed, by any connection of any process: SQLite's

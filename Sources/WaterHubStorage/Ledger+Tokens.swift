@@ -103,9 +103,11 @@ extension Ledger {
 
     static func tokenInfo(_ row: Row) -> TokenInfo {
         func date(_ column: String) -> Date? { (row[column] as String?).flatMap(StorageConfiguration.date(fromTimestamp:)) }
+        // An end that is set but cannot be read counts as passed: a token check fails closed.
+        func end(_ column: String) -> Date? { (row[column] as String?).map { StorageConfiguration.date(fromTimestamp: $0) ?? .distantPast } }
         return TokenInfo(id: row["id"], tenant: row["tenant"], scope: TokenScope(rawValue: row["scope"]) ?? .read,
                          label: row["label"], createdAt: date("created_at") ?? Date(timeIntervalSince1970: 0),
-                         expiresAt: date("expires_at"), revokedAt: date("revoked_at"), lastUsedAt: date("last_used_at"))
+                         expiresAt: end("expires_at"), revokedAt: end("revoked_at"), lastUsedAt: date("last_used_at"))
     }
 }
 

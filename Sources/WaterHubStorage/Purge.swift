@@ -7,8 +7,8 @@ public struct PurgeCounts: Sendable, Hashable {
     public var households = 0
     public var events = 0
     /// False when the write-ahead log, which still holds the purged values, could not be
-    /// emptied right after (a reader held an older snapshot); the next purge or erasure in the
-    /// town (an erasure may be repeated) empties it.
+    /// emptied right after (a reader held an older snapshot); the next retention pass (daily in
+    /// `serve`) or erasure in the town empties it.
     public var logEmptied = true
 
     public init(households: Int = 0, events: Int = 0) {
@@ -24,41 +24,30 @@ extension TenantDatabase {
                                   "postal_code", "municipality", "phone", "email", "amount_due_cents", "note"]
 
     /// Purges the personal data of every closed case (limiter removed, reconnected) whose last
-    /// event is before `cutoff`.
+    /// event is before `cutoff`; then empties the write-ahead log, on every pass, so what an
+    /// earlier pass could not empty (a busy reader) is gone after the next one.
     public func purgeClosedCases(lastEventBefore cutoff: CalendarDate, at date: Date = Date()) throws -> PurgeCounts {
-        try scrubbingLog { try pool.write { db -> PurgeCounts? in
+        var counts = try pool.write { db in
             let closed = CaseState.allCases.filter(\.isClosed).map { "'\($0.rawValue)'" }.joined(separator: ", ")
             let households = try Int64.fetchAll(db, sql: """
                 SELECT c.household_id FROM household_case c JOIN household h ON h.id = c.household_id
                 WHERE c.state IN (\(closed)) AND c.last_event_on < ? AND h.purged_at IS NULL
                 """, arguments: [cutoff.iso])
             return try purge(households, in: db, at: date)
-        } } ?? PurgeCounts()
-    }
-
-    /// Erases one household's personal data on request (the right to erasure); nil when the key
-    /// is not a household of this town.
-    public func erase(householdKey: String, at date: Date = Date()) throws -> PurgeCounts? {
-        try scrubbingLog { try pool.write { db in
-            guard let household = try householdID(householdKey, in: db) else {
-                return nil
-            }
-            return try purge([household], in: db, at: date)
-        } }
-    }
-
-    /// Runs a purge, then empties the write-ahead log when it purged anything.
-    private func scrubbingLog(_ purge: () throws -> PurgeCounts?) throws -> PurgeCounts? {
-        guard var counts = try purge() else { return nil }
-        if counts.households > 0 { counts.logEmptied = emptyLog() }
+        }
+        counts.logEmptied = StorageConfiguration.emptyLog(pool)
         return counts
     }
 
-    /// Empties the town file's write-ahead log (`StorageConfiguration.emptyLog`); false when a
-    /// reader kept it from emptying.
-    @discardableResult
-    public func emptyLog() -> Bool {
-        StorageConfiguration.emptyLog(pool)
+    /// Erases one household's personal data on request (the right to erasure), then empties the
+    /// write-ahead log; nil when the key is not a household of this town.
+    public func erase(householdKey: String, at date: Date = Date()) throws -> PurgeCounts? {
+        let erased = try pool.write { db in
+            try householdID(householdKey, in: db).map { try purge([$0], in: db, at: date) }
+        }
+        guard var counts = erased else { return nil }
+        counts.logEmptied = StorageConfiguration.emptyLog(pool)
+        return counts
     }
 
     private func purge(_ households: [Int64], in db: Database, at date: Date) throws -> PurgeCounts {

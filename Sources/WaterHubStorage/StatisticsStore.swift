@@ -31,7 +31,6 @@ public final class StatisticsStore: Sendable {
             // The store is always built as a new file from this migration (never migrated in
             // place), so its text may change; the tables with a row per week, town and type check
             // their codes in the form that needs no lookup table per inserted row (CodeCheck).
-            func codes(_ values: [String]) -> String { values.map { "'\($0)'" }.joined(separator: ", ") }
             let eventType = CodeCheck.oneOf("event_type", PublishedStatistics.columnCodes)
             let scope = "scope = 'region' OR scope GLOB '[0-9][0-9][0-9][0-9][0-9]'"
             try db.execute(sql: """
@@ -62,7 +61,7 @@ public final class StatisticsStore: Sendable {
                     PRIMARY KEY (month, event_type)
                 ) STRICT;
                 CREATE TABLE duration (
-                    measure TEXT NOT NULL CHECK (measure IN (\(codes(DurationMeasure.allCases.map(\.rawValue))))),
+                    measure TEXT NOT NULL CHECK (\(CodeCheck.inList("measure", DurationMeasure.allCases.map(\.rawValue)))),
                     scope TEXT NOT NULL CHECK (\(scope)),
                     households INTEGER CHECK (households IS NULL OR (households >= 0 AND scope = 'region')),
                     q1_centidays INTEGER,
@@ -73,13 +72,13 @@ public final class StatisticsStore: Sendable {
                     PRIMARY KEY (measure, scope)
                 ) STRICT;
                 CREATE TABLE protected_share (
-                    state TEXT PRIMARY KEY CHECK (state IN (\(codes(CaseState.allCases.map(\.rawValue))))),
+                    state TEXT PRIMARY KEY CHECK (\(CodeCheck.inList("state", CaseState.allCases.map(\.rawValue)))),
                     percent INTEGER CHECK (percent BETWEEN 0 AND 100),
                     withheld INTEGER NOT NULL CHECK (withheld IN (0, 1)),
                     CHECK ((percent IS NULL) = (withheld = 1))
                 ) STRICT;
                 CREATE TABLE outreach (
-                    method TEXT PRIMARY KEY CHECK (method IN (\(codes(ContactMethod.allCases.map(\.rawValue))))),
+                    method TEXT PRIMARY KEY CHECK (\(CodeCheck.inList("method", ContactMethod.allCases.map(\.rawValue)))),
                     households INTEGER CHECK (households >= 0),
                     contacts INTEGER CHECK (contacts >= 0),
                     reached_percent INTEGER CHECK (reached_percent BETWEEN 0 AND 100),

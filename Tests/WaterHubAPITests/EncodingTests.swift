@@ -4,7 +4,7 @@ import NIOCore
 import Testing
 @testable import WaterHubAPI
 import WaterHubCore
-import WaterHubStorage
+@testable import WaterHubStorage
 
 @Suite struct EncodingTests {
     @Test func jsonWriterWritesWhatAParserReadsBack() throws {
@@ -40,10 +40,16 @@ import WaterHubStorage
         #expect(cache.answer(key("11002", 0), at: other) == nil, "another watching connection's version")
         #expect(cache.usage.answers == 0, "an answer found out of date is dropped")
         cache.store(answer, for: key("11002", 0), at: v1)
-        #expect(cache.answer(key("11002", 0), at: v2) == nil && cache.usage.answers == 0)
+        cache.store(answer, for: key("11002", 1), at: v1)
+        cache.store(answer, for: key("44021", 0), at: v1)
+        #expect(cache.answer(key("11002", 0), at: v2) == nil && cache.usage.answers == 1, "a change drops every answer of that town, not another's")
+        #expect(cache.answer(key("44021", 0), at: v1) != nil)
         for after in 0..<10 { cache.store(answer, for: key("11002", after), at: v1) }
         #expect(cache.usage.answers == 4)
-        #expect(cache.answer(key("11002", 9), at: v1) != nil && cache.answer(key("11002", 0), at: v1) == nil, "the least recently used went first")
+        #expect(cache.answer(key("11002", 6), at: v1) != nil, "used again: now the most recently used")
+        cache.store(answer, for: key("11002", 10), at: v1)
+        #expect(cache.answer(key("11002", 7), at: v1) == nil && cache.answer(key("11002", 6), at: v1) != nil
+                && cache.answer(key("11002", 10), at: v1) != nil, "the least recently used went first, not the oldest stored")
         #expect(cache.usage.bytes == 4 * (answer.body.readableBytes + PageCache.overheadBytes))
         let big = PageCache.Answer(headers: HTTPFields(), body: ByteBuffer(repeating: 0x20, count: 10_000), rows: 0)
         cache.store(big, for: key("11002", 99), at: v1)

@@ -136,6 +136,7 @@ import WaterHubTestSupport
                 let again = try await client.send(uri, token: token)
                 #expect((first.json["events"] as? [Any])?.count == 150)
                 #expect(again.body == first.body && again.headers[HTTPField.Name("Link")!] == first.headers[HTTPField.Name("Link")!])
+                #expect(hub.pages.usage.hits == 1, "the second answer came from memory")
                 #expect(try await client.send(uri, token: beveren).status == .notFound, "a kept page is still only its town's")
 
                 // Another process changes the file: the next answer shows it.
@@ -154,6 +155,7 @@ import WaterHubTestSupport
                 let grown = try await client.send(uri, token: token)
                 #expect((grown.json["events"] as? [Any])?.count == 250)
                 #expect(try hub.ledger.audit(tenant: "11002").map(\.rows) == [150, 150, 150, 250], "every answer, kept or not, is audited")
+                #expect(hub.pages.usage.hits == 1, "no answer from memory after a change")
             }
         }
     }

@@ -243,19 +243,30 @@ import WaterHubTestSupport
         #expect(sameDataOtherPolicy.statisticsAreStale(), "built under another threshold")
     }
 
+    /// A running serve builds at start, then notices a batch that a `waterhub fetch` (cron, another
+    /// process) applied later, within a check; and rebuilds once a day even when nothing is stale.
     @Test func serveRebuildsWithinACheckAfterAFetchFromAnotherProcess() async throws {
         let directory = TemporaryDirectory("stats-service")
         let configuration = try ConfigurationLoader.load(directory: Repository.config)
         let hub = try Hub(configuration: configuration, dataDirectory: directory.path, logger: quietLogger, retryBaseDelay: .milliseconds(5))
-        _ = try await hub.fetchAll()    // what `waterhub fetch` from cron does: ingest only
-        #expect(!FileManager.default.fileExists(atPath: hub.directory.statistics), "an ingest leaves the statistics to serve")
-        let service = StatisticsService(hub: hub, checkInterval: .milliseconds(50))
+        let service = StatisticsService(hub: hub, checkInterval: .milliseconds(50), dailyInterval: .seconds(2))
         let running = Task { try await service.run() }
         defer { running.cancel() }
-        let deadline = ContinuousClock.now + .seconds(120)
-        while hub.statisticsAreStale(), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
-        #expect(!hub.statisticsAreStale(), "the service built the statistics after the batches")
-        let statistics = try #require(try StatisticsStore(path: hub.directory.statistics).load())
-        #expect(!statistics.weeks.isEmpty)
+        func waitUntil(_ condition: () throws -> Bool) async throws {
+            let deadline = ContinuousClock.now + .seconds(60)
+            while try !condition(), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        try await waitUntil { !hub.statisticsAreStale() }
+        #expect(try StatisticsStore(path: hub.directory.statistics).load()?.weeks.isEmpty == true, "built at start, before any batch")
+
+        _ = try await hub.fetchAll()    // what `waterhub fetch` from cron does: ingest only
+        try await waitUntil { try !hub.statisticsAreStale() && StatisticsStore(path: hub.directory.statistics).load()?.weeks.isEmpty == false }
+        #expect(!hub.statisticsAreStale(), "the running service built the statistics after the batches")
+        #expect(try StatisticsStore(path: hub.directory.statistics).load()?.weeks.isEmpty == false)
+
+        func built() throws -> Date? { try FileManager.default.attributesOfItem(atPath: hub.directory.statistics)[.modificationDate] as? Date }
+        let afterBatches = try built()
+        try await waitUntil { try built() != afterBatches }
+        #expect(try built() != afterBatches, "rebuilt after the daily interval though nothing was stale")
     }
 }

@@ -148,23 +148,41 @@ import WaterHubTestSupport
         }
         #expect(tables.count == 2)
         for sql in tables { #expect(!sql.contains(" IN ('"), "\(sql)") }
-        let copy = "INSERT INTO event (source, source_event_id, version, is_current, content_hash, household_id, type, event_date, protected_customer, batch_id, file_sha256, line, recorded_at) SELECT source, source_event_id || 'x', version, is_current, content_hash, household_id, "
-        try queue.write { db in
-            try db.execute(sql: copy + "type, event_date, protected_customer, batch_id, file_sha256, line, recorded_at FROM event")
-        }
-        for (bad, values) in [("type", "'bogus', event_date, protected_customer"), ("protected", "type, event_date, 'maybe'"),
-                              ("date", "type, '16/11/2026', protected_customer")] {
-            #expect(throws: DatabaseError.self, "\(bad)") {
-                try queue.write { db in
-                    try db.execute(sql: copy + values + ", batch_id, file_sha256, line, recorded_at FROM event WHERE source_event_id = 'E1'")
-                }
+        // Each rule on its own: a known code passes, an unknown one breaks exactly that CHECK.
+        func refusedByACheck(_ sql: String) -> Bool {
+            do {
+                try queue.write { db in try db.execute(sql: sql) }
+                return false
+            } catch let error as DatabaseError {
+                return error.extendedResultCode == .SQLITE_CONSTRAINT_CHECK
+            } catch {
+                return false
             }
         }
-        #expect(throws: DatabaseError.self) {
-            try queue.write { db in try db.execute(sql: "UPDATE household_case SET state = 'forgotten'") }
+        for (table, column, known, unknown) in [("event", "type", "reconnection", "bogus"), ("event", "protected_customer", "unknown", "maybe"),
+                                                ("household_case", "state", "disconnected", "forgotten"),
+                                                ("household_case", "protected_customer", "yes", "maybe")] {
+            #expect(!refusedByACheck("UPDATE \(table) SET \(column) = '\(known)'"), "\(table).\(column) = \(known)")
+            #expect(refusedByACheck("UPDATE \(table) SET \(column) = '\(unknown)'"), "\(table).\(column) = \(unknown)")
         }
-        #expect(throws: DatabaseError.self) {
-            try queue.write { db in try db.execute(sql: "UPDATE household_case SET protected_customer = 'maybe'") }
+    }
+
+    /// The codes the town files' CHECKs accept are every code WaterHub writes, no more.
+    @Test func theCheckedCodesAreTheEnumsCodes() {
+        #expect(TenantDatabase.checkedEventTypes == EventType.allCases.map(\.rawValue))
+        #expect(TenantDatabase.checkedCaseStates == CaseState.allCases.map(\.rawValue))
+    }
+
+    /// A table rebuilt once is named in quotes in its new definition; it can be rebuilt again.
+    @Test func aRebuiltTableCanBeRebuiltAgain() throws {
+        let queue = try DatabaseQueue()
+        try queue.write { db in
+            try db.execute(sql: "CREATE TABLE t (x TEXT CHECK (x IN ('a', 'b', 'c')), y TEXT CHECK (y IN ('d', 'e', 'f')))")
+            try db.execute(sql: "INSERT INTO t VALUES ('a', 'd')")
+            try CodeCheck.rebuild("t", lists: [("x", ["a", "b", "c"])], in: db)
+            try CodeCheck.rebuild("t", lists: [("y", ["d", "e", "f"])], in: db)
+            #expect(try String.fetchOne(db, sql: "SELECT sql FROM sqlite_schema WHERE name = 't'")?.contains(" IN (") == false)
+            #expect(try Row.fetchAll(db, sql: "SELECT x, y FROM t") == [["x": "a", "y": "d"]])
         }
     }
 
@@ -275,6 +293,12 @@ import WaterHubTestSupport
         #expect(try await ledger.authenticate(revoked, at: now) == nil)
         #expect(try await ledger.authenticate(expiring, at: now) != nil)
         #expect(try await ledger.authenticate(expiring, at: now.addingTimeInterval(61)) == nil)
+
+        // An end that is set but unreadable counts as passed: the check fails closed.
+        let (garbled, garbledInfo) = try ledger.issueToken(tenant: "11002", scope: .read)
+        try await ledger.pool.write { db in try db.execute(sql: "UPDATE token SET revoked_at = 'sometime' WHERE id = ?", arguments: [garbledInfo.id]) }
+        #expect(try await ledger.authenticate(garbled, at: now) == nil)
+        #expect(try ledger.activeToken(id: garbledInfo.id, at: now) == nil)
     }
 
     @Test func theLedgerStoresNoSecretOfAToken() throws {
