@@ -1,5 +1,5 @@
-# Ops/demo-hub.sh — sourced by Ops/api-fuzz and Ops/dashboard-test (they set $repo): a demo hub in
-# a temporary folder, served on a free loopback port.
+# Ops/demo-hub.sh — sourced by Ops/api-fuzz, Ops/dashboard-test and Ops/bench/api-export (they set
+# $repo): a demo hub in a temporary folder, served on a free loopback port.
 
 # demo_hub_config WORK: WORK/Config (the repository's sources and reference data, Ops for the demo
 # feeds, a copy of hub.yaml to change) and WORK/data (mode 0700).

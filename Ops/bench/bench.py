@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 BENCH = ROOT / "Ops" / "bench"
 BUILD = BENCH / ".build"
-WATERHUB = ROOT / ".build" / "release" / "waterhub"
+WATERHUB = Path(os.environ["WATERHUB_BIN"])    # set by Ops/bench/run: the binary Ops/build-release built
 VENV_BIN = Path(sys.executable).parent
 
 

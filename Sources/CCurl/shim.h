@@ -25,7 +25,6 @@ struct waterhub_curl_functions {
     CURLcode (*easy_getinfo)(CURL *handle, CURLINFO info, ...);
     struct curl_slist *(*slist_append)(struct curl_slist *list, const char *text);
     void (*slist_free_all)(struct curl_slist *list);
-    char *(*version)(void);
 };
 
 struct waterhub_curl_state {
@@ -34,8 +33,9 @@ struct waterhub_curl_state {
     char problem[512];
 };
 
-/* The loaded functions, one table per process (a function's static: a header's own globals
-   would not reach Swift). */
+/* The loaded functions (a function's static: a header's own globals would not reach Swift).
+   Each object file that calls these functions has its own copy of the table, so a Swift file
+   calls waterhub_curl_load() before any other function here; only CurlFetcher.swift does. */
 static inline struct waterhub_curl_state *waterhub_curl_state(void) {
     static struct waterhub_curl_state state = { PTHREAD_ONCE_INIT };
     return &state;
@@ -64,10 +64,13 @@ static inline void waterhub_curl_open(void) {
         && waterhub_curl_symbol(library, (void **)&f.easy_setopt, "curl_easy_setopt")
         && waterhub_curl_symbol(library, (void **)&f.easy_getinfo, "curl_easy_getinfo")
         && waterhub_curl_symbol(library, (void **)&f.slist_append, "curl_slist_append")
-        && waterhub_curl_symbol(library, (void **)&f.slist_free_all, "curl_slist_free_all")
-        && waterhub_curl_symbol(library, (void **)&f.version, "curl_version")) {
-        f.global_init(CURL_GLOBAL_DEFAULT);
-        state->functions = f;
+        && waterhub_curl_symbol(library, (void **)&f.slist_free_all, "curl_slist_free_all")) {
+        CURLcode code = f.global_init(CURL_GLOBAL_DEFAULT);
+        if (code == CURLE_OK) {
+            state->functions = f;
+        } else {
+            snprintf(state->problem, sizeof state->problem, "curl_global_init failed (%s)", f.easy_strerror(code));
+        }
     }
 }
 
@@ -89,7 +92,6 @@ static inline struct curl_slist *waterhub_slist_append(struct curl_slist *list, 
     return waterhub_curl.slist_append(list, text);
 }
 static inline void waterhub_slist_free_all(struct curl_slist *list) { waterhub_curl.slist_free_all(list); }
-static inline const char *waterhub_version(void) { return waterhub_curl.version(); }
 
 static inline CURLcode waterhub_easy_setopt_long(CURL *handle, CURLoption option, long value) {
     return waterhub_curl.easy_setopt(handle, option, value);
@@ -132,14 +134,6 @@ static inline CURLcode waterhub_easy_setopt_sshhostkey_function(CURL *handle, wa
 }
 
 static inline CURLcode waterhub_easy_getinfo_long(CURL *handle, CURLINFO info, long *value) {
-    return waterhub_curl.easy_getinfo(handle, info, value);
-}
-
-static inline CURLcode waterhub_easy_getinfo_off_t(CURL *handle, CURLINFO info, curl_off_t *value) {
-    return waterhub_curl.easy_getinfo(handle, info, value);
-}
-
-static inline CURLcode waterhub_easy_getinfo_string(CURL *handle, CURLINFO info, char **value) {
     return waterhub_curl.easy_getinfo(handle, info, value);
 }
 

@@ -43,21 +43,15 @@ public struct LinkedTables: Sendable, Hashable {
 
     var layouts: [TableLayout] { tables.map { TableLayout(rowCount: $0.rowCount, columnCount: $0.columnCount) } }
 
-    /// Where each table's figures start in the joint numbering; the list's entries follow, then its total.
-    var offsets: [Int] { LinkedTables.offsets(layouts: layouts) }
-
     var columnCount: Int { sums.counts.count }
-
-    var valueCount: Int { offsets.last! + columnCount + 1 }
 
     /// Every figure in the joint numbering.
     var values: [Int] {
         tables.flatMap { table in table.positions.map { table[$0] } } + sums.counts + [sums.total]
     }
 
-    var structure: AdditiveStructure { LinkedTables.structure(layouts: layouts, columnCount: columnCount) }
-
-    /// Where each table's figures start, for tables of these shapes; then where the list starts.
+    /// Where each table's figures start in the joint numbering, for tables of these shapes; then
+    /// where the list's entries start (its total follows them).
     static func offsets(layouts: [TableLayout]) -> [Int] {
         var offsets: [Int] = []
         var next = 0
@@ -144,13 +138,14 @@ public func suppress(
     policy: DisclosurePolicy = DisclosurePolicy(),
     additionallySensitive: AdditionalSensitivity? = nil
 ) -> PublishedLinkedTables {
-    let offsets = linked.offsets
+    let layouts = linked.layouts
+    let offsets = LinkedTables.offsets(layouts: layouts)
     var extra: [Bool]?
     if let additionallySensitive {
-        var flags = [Bool](repeating: false, count: linked.valueCount)
+        var flags = [Bool](repeating: false, count: offsets.last! + linked.columnCount + 1)
         precondition(additionallySensitive.tables.count <= linked.tables.count, "sensitive figures of a table that is not there")
         for (index, positions) in additionallySensitive.tables.enumerated() {
-            for position in positions { flags[offsets[index] + linked.layouts[index].index(of: position)] = true }
+            for position in positions { flags[offsets[index] + layouts[index].index(of: position)] = true }
         }
         for entry in additionallySensitive.sums {
             precondition((0...linked.columnCount).contains(entry), "a sensitive sum that is not there")
@@ -158,7 +153,8 @@ public func suppress(
         }
         extra = flags
     }
-    let entries = SuppressionPlanner.plan(structure: linked.structure, values: linked.values, policy: policy, alsoSensitive: extra)
+    let structure = LinkedTables.structure(layouts: layouts, columnCount: linked.columnCount)
+    let entries = SuppressionPlanner.plan(structure: structure, values: linked.values, policy: policy, alsoSensitive: extra)
     let tables = linked.tables.enumerated().map { index, table in
         PublishedTable(table: table, entries: Array(entries[offsets[index]..<offsets[index + 1]]))
     }

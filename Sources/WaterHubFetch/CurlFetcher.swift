@@ -18,15 +18,11 @@ public struct CurlFetcher: Sendable {
     }
 
     /// Loads libcurl at the first transfer (see CCurl's shim.h): nil when ready, else why it
-    /// cannot be loaded.
+    /// cannot be loaded (tried once per process).
     static func loadLibcurl() -> String? {
-        waterhub_curl_load().map { "libcurl cannot be loaded (\(String(cString: $0))); install the libcurl4 package" }
-    }
-
-    /// The libcurl version and the protocols it was built with.
-    public static var version: String {
-        if let problem = loadLibcurl() { return problem }
-        return String(cString: waterhub_version())
+        waterhub_curl_load().map {
+            "libcurl cannot be loaded (\(String(cString: $0))); install the libcurl4 package and restart WaterHub"
+        }
     }
 
     /// Performs the transfer once. On success the body is in `request.stagingPath`; after a
