@@ -34,6 +34,11 @@ public final class PageCache: Sendable {
     private struct Page {
         var answer: Answer
         var lastUse: UInt64
+
+        mutating func use(at clock: UInt64) -> Answer {
+            lastUse = clock
+            return answer
+        }
     }
 
     /// One town's kept answers, all read at the same data version of its file.
@@ -76,16 +81,16 @@ public final class PageCache: Sendable {
     /// The answer stored for `key` at data version `version`, if any.
     func answer(_ key: Key, at version: DataVersion) -> Answer? {
         state.withLock { state in
-            guard let town = state.towns[key.town] else { return nil }
-            guard town.version == version else {
+            // No copy of the town is held while its page is marked (that would copy its pages).
+            guard let kept = state.towns[key.town]?.version else { return nil }
+            guard kept == version else {
                 state.drop(town: key.town)
                 return nil
             }
-            guard let page = town.pages[key] else { return nil }
             state.clock += 1
-            state.towns[key.town]?.pages[key]?.lastUse = state.clock
+            guard let answer = state.towns[key.town]?.pages[key]?.use(at: state.clock) else { return nil }
             state.hits += 1
-            return page.answer
+            return answer
         }
     }
 
