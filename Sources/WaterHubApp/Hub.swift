@@ -25,10 +25,15 @@ public final class Hub: Sendable {
     public let now: @Sendable () -> Date
     /// The first retry delay of a failed fetch; later ones double (tests make it short).
     public let retryBaseDelay: Duration
+    /// How many parts of a large CSV file are routed at once (one per core, at most four), and
+    /// from what size a file is split (see `routeInParts`; tests split small files).
+    public let routingParts: Int
+    public let routingPartMinimumBytes: Int
 
     /// Opens (creating when missing) the data directory, the ledger and the town registry.
     public init(configuration: HubConfiguration, dataDirectory: String? = nil, logger: Logger = Logger(label: "waterhub"),
-                now: @escaping @Sendable () -> Date = { Date() }, retryBaseDelay: Duration = .seconds(2)) throws {
+                now: @escaping @Sendable () -> Date = { Date() }, retryBaseDelay: Duration = .seconds(2),
+                routingParts: Int = min(ProcessInfo.processInfo.activeProcessorCount, 4), routingPartMinimumBytes: Int = 8 << 20) throws {
         self.configuration = configuration
         directory = DataDirectory(root: dataDirectory ?? configuration.dataDirectory)
         try directory.create()
@@ -41,6 +46,8 @@ public final class Hub: Sendable {
         self.logger = logger
         self.now = now
         self.retryBaseDelay = retryBaseDelay
+        self.routingParts = routingParts
+        self.routingPartMinimumBytes = routingPartMinimumBytes
         try ledger.noteSources(configuration.sources.map(\.id), at: now())
     }
 

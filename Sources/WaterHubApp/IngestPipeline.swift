@@ -256,53 +256,127 @@ extension Hub {
     /// Streams the archived file through the dialect and the router into one spool per town and
     /// one for quarantine. Nothing is written to any town here.
     ///
+    /// A large CSV file is read in parts at once, one per core (see `routeInParts`); the spools
+    /// and counts come out byte for byte as from one pass.
+    ///
     /// With `onlyLines`, only those rows are sorted (a release of held rows), and the share of
     /// bad rows does not hold the batch.
     func route(batchID: Int64, delivery: Delivery, source: SourceConfiguration, onlyLines: Set<Int>? = nil) throws -> RoutingResult {
         let spoolFolder = directory.spool(batch: batchID)
         try? FileManager.default.removeItem(atPath: spoolFolder)
         try FileManager.default.createDirectory(atPath: spoolFolder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let router = Router(reference: configuration.reference, tenants: Set(configuration.tenants.map(\.nisCode)))
-        let quarantine = try SpoolWriter(path: "\(spoolFolder)/quarantine.spool")
-        var writers: [String: SpoolWriter] = [:]
-        var counts = BatchCounts()
-        var reasons: [RowProblem.Code: Int] = [:]
-        var reached = Set<Int>()
-        let file = try FileByteSource(path: delivery.archivePath)
-        defer { file.close() }
-        do {
-            var triage = try FeedTriage(source: file, sourceID: source.id, dialect: source.dialect, router: router,
-                                        rules: configuration.rules, today: today, onlyLines: onlyLines)
-            while let decision = try triage.next() {
-                counts.rowsIn += 1
-                if onlyLines != nil { reached.insert(decision.line) }
-                switch decision {
-                case .routed(let nisCode, let event, let line):
-                    let writer = try writers[nisCode] ?? SpoolWriter(path: "\(spoolFolder)/\(nisCode).spool")
-                    writers[nisCode] = writer
-                    try writer.append(event, line: line)
-                    counts.routed += 1
-                case .outsideRegion:
-                    counts.outsideRegion += 1
-                case .quarantined(let problem, let line, let raw):
-                    try quarantine.append(QuarantinedRow(line: line, problem: problem, raw: raw).spoolFields)
-                    counts.quarantined += 1
-                    reasons[problem.code, default: 0] += 1
-                }
+        let context = RoutingContext(path: delivery.archivePath, sourceID: source.id, dialect: source.dialect,
+                                     router: Router(reference: configuration.reference, tenants: Set(configuration.tenants.map(\.nisCode))),
+                                     rules: configuration.rules, today: today)
+        var routed: RoutedPart
+        if onlyLines == nil, let parts = try routeInParts(context, folder: spoolFolder) {
+            routed = parts
+        } else {
+            routed = try RoutedPart(folder: spoolFolder, part: 0)
+            do {
+                let file = try FileByteSource(path: delivery.archivePath)
+                defer { file.close() }
+                var triage = try context.triage(file, onlyLines: onlyLines)
+                try routed.sort(&triage, recordingLines: onlyLines != nil)
+            } catch let error as FeedError {
+                routed.feedError = error
             }
-        } catch let error as FeedError {
+            try routed.close()
+        }
+        // The parts' threads leave freed memory in their own allocator arenas.
+        MemoryRelease.returnFreedMemory()
+        if let error = routed.feedError {
             return .held("the whole file is held: \(error.description)")
         }
-        try quarantine.close()
-        for writer in writers.values { try writer.close() }
+        let counts = routed.counts
         let share = counts.rowsIn == 0 ? 0 : Double(counts.quarantined) / Double(counts.rowsIn)
         if onlyLines == nil, share > configuration.maximumQuarantinedShare {
-            let top = reasons.sorted { $0.value > $1.value || ($0.value == $1.value && $0.key.rawValue < $1.key.rawValue) }
+            let top = routed.reasons.sorted { $0.value > $1.value || ($0.value == $1.value && $0.key.rawValue < $1.key.rawValue) }
                 .prefix(3).map { "\($0.key.rawValue) (\($0.value))" }.joined(separator: ", ")
             let percent = Int((share * 100).rounded())
             return .held("the whole file is held: \(counts.quarantined) of \(counts.rowsIn) rows (\(percent) %) are bad, more than the \(Int(configuration.maximumQuarantinedShare * 100)) % allowed; top reasons: \(top)")
         }
-        return .routed(counts, writers.mapValues(\.count), reached: reached)
+        return .routed(counts, routed.perTenant, reached: routed.reached)
+    }
+
+    /// Routes a large CSV file in `routingParts` parts at once (see `Hub.init`): each part starts at
+    /// a record boundary found by a quick scan from the file's start (which also gives the part's
+    /// first line), reads with the header's layout, and writes spools of its own, which are then
+    /// appended in file order to the first part's. Nil when the file is not split (JSON, small,
+    /// one part), or when a later part accepted an event id an earlier part had accepted too:
+    /// one pass would have put that row in quarantine as a repeat, so the file is routed again
+    /// in one pass (the parts' spools are dropped).
+    func routeInParts(_ context: RoutingContext, folder: String) throws -> RoutedPart? {
+        let count = routingParts
+        var status = stat()
+        guard count > 1, context.dialect.format == .csv, stat(context.path, &status) == 0 else { return nil }
+        let size = Int(status.st_size)
+        guard size >= routingPartMinimumBytes else { return nil }
+        let scan = try FileByteSource(path: context.path)
+        let boundaries = try CSVTokenizer.recordBoundaries(in: scan, delimiter: context.dialect.delimiter, quote: context.dialect.quote,
+                                                           at: (1..<count).map { size / count * $0 })
+        scan.close()
+        let cuts = boundaries.filter { $0.offset < size }
+        guard !cuts.isEmpty else { return nil }
+        // The first part reads the header; the others need its layout, and must start after it.
+        let first = try RoutedPart(folder: folder, part: 0)
+        let firstFile = try FileByteSource(path: context.path, range: 0..<cuts[0].offset)
+        defer { firstFile.close() }
+        var firstTriage: FeedTriage<FileByteSource>
+        do {
+            firstTriage = try context.triage(firstFile, onlyLines: nil)
+        } catch let error as FeedError {
+            first.feedError = error
+            try first.close()
+            return first
+        }
+        guard let layout = firstTriage.csvLayout, cuts[0].line >= layout.dataStart else {
+            try first.close()
+            return nil
+        }
+        let later = try cuts.indices.map { try RoutedPart(folder: folder, part: $0 + 1) }
+        let group = DispatchGroup()
+        for (index, part) in later.enumerated() {
+            let range = cuts[index].offset..<(index + 1 < cuts.count ? cuts[index + 1].offset : size)
+            let line = cuts[index].line
+            DispatchQueue.global().async(group: group) {
+                do {
+                    let file = try FileByteSource(path: context.path, range: range)
+                    defer { file.close() }
+                    var triage = context.triage(part: file, startingAt: line, layout: layout)
+                    try part.sort(&triage, recordingLines: false)
+                } catch let error as FeedError {
+                    part.feedError = error
+                } catch {
+                    part.failure = error
+                }
+            }
+        }
+        do {
+            try first.sort(&firstTriage, recordingLines: false)
+        } catch let error as FeedError {
+            first.feedError = error
+        }
+        group.wait()
+        for part in [first] + later {
+            try part.close()
+            if let failure = part.failure { throw failure }
+        }
+        // The first whole-file problem in file order, as one pass would have stopped at it.
+        if let error = ([first] + later).lazy.compactMap(\.feedError).first {
+            first.feedError = error
+            return first
+        }
+        let all = [first] + later
+        for (index, part) in all.enumerated().dropFirst() where all[..<index].contains(where: { !$0.acceptedIDs.isDisjoint(with: part.acceptedIDs) }) {
+            logger.notice("an event id repeats across the parts of the file; routing it again in one pass")
+            try? FileManager.default.removeItem(atPath: folder)
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            return nil
+        }
+        for part in later { try first.append(part) }
+        first.dropAcceptedIDs()
+        return first
     }
 
     /// Applies a routed batch to each town that does not have it yet, one transaction per town.
@@ -380,6 +454,125 @@ extension Hub {
               again == counts, perTenant == recorded else {
             throw StorageError(.inconsistent, "batch \(batchID) routes differently now than when it was recorded (the configuration changed); restore the configuration of that time to finish it")
         }
+    }
+}
+
+/// What routing needs to open a triage on (a part of) the archived file, shareable across threads.
+struct RoutingContext: Sendable {
+    let path: String
+    let sourceID: String
+    let dialect: Dialect
+    let router: Router
+    let rules: EventRules
+    let today: CalendarDate
+
+    func triage(_ file: FileByteSource, onlyLines: Set<Int>?) throws -> FeedTriage<FileByteSource> {
+        try FeedTriage(source: file, sourceID: sourceID, dialect: dialect, router: router, rules: rules, today: today, onlyLines: onlyLines)
+    }
+
+    func triage(part file: FileByteSource, startingAt line: Int, layout: FeedDecoder<FileByteSource>.CSVLayout) -> FeedTriage<FileByteSource> {
+        FeedTriage(part: file, startingAt: line, layout: layout, sourceID: sourceID, dialect: dialect, router: router, rules: rules, today: today)
+    }
+}
+
+/// The spools, counts and reasons of routing a file, or one part of it (part 0 writes the
+/// batch's spool names; a later part writes its own, appended to part 0's in `append`).
+/// Used by one thread at a time: the routing waits for every part before reading any.
+final class RoutedPart: @unchecked Sendable {
+    private let folder: String
+    private let suffix: String
+    private var writers: [String: SpoolWriter] = [:]
+    private let quarantine: SpoolWriter
+    private(set) var counts = BatchCounts()
+    private(set) var reasons: [RowProblem.Code: Int] = [:]
+    /// The lines sorted, for a release of held rows.
+    private(set) var reached = Set<Int>()
+    private(set) var acceptedIDs = Set<UInt64>()
+    /// Counts of the part 0 spools of the towns appended to from later parts.
+    private var appended: [String: Int] = [:]
+    var feedError: FeedError?
+    var failure: (any Error)?
+
+    init(folder: String, part: Int) throws {
+        self.folder = folder
+        suffix = part == 0 ? "" : ".part\(part)"
+        quarantine = try SpoolWriter(path: "\(folder)/quarantine.spool\(suffix)")
+    }
+
+    /// Events per town.
+    var perTenant: [String: Int] { writers.mapValues(\.count).merging(appended, uniquingKeysWith: +) }
+
+    func sort(_ triage: inout FeedTriage<FileByteSource>, recordingLines: Bool) throws {
+        defer { acceptedIDs = triage.acceptedIDs }
+        while let decision = try triage.next() {
+            counts.rowsIn += 1
+            if recordingLines { reached.insert(decision.line) }
+            switch decision {
+            case .routed(let nisCode, let event, let line):
+                let writer = try writers[nisCode] ?? SpoolWriter(path: "\(folder)/\(nisCode).spool\(suffix)")
+                writers[nisCode] = writer
+                try writer.append(event, line: line)
+                counts.routed += 1
+            case .outsideRegion:
+                counts.outsideRegion += 1
+            case .quarantined(let problem, let line, let raw):
+                try quarantine.append(QuarantinedRow(line: line, problem: problem, raw: raw).spoolFields)
+                counts.quarantined += 1
+                reasons[problem.code, default: 0] += 1
+            }
+        }
+    }
+
+    /// Frees the ids once the parts were compared.
+    func dropAcceptedIDs() {
+        acceptedIDs = []
+    }
+
+    func close() throws {
+        try quarantine.close()
+        for writer in writers.values { try writer.close() }
+    }
+
+    /// Appends a later part's spools (closed) to this part's, in file order, and adds its counts.
+    func append(_ later: RoutedPart) throws {
+        try Spools.append(later.quarantine.path, to: quarantine.path)
+        for (nisCode, writer) in later.writers {
+            try Spools.append(writer.path, to: "\(folder)/\(nisCode).spool")
+            appended[nisCode, default: 0] += writer.count
+        }
+        counts.rowsIn += later.counts.rowsIn
+        counts.routed += later.counts.routed
+        counts.outsideRegion += later.counts.outsideRegion
+        counts.quarantined += later.counts.quarantined
+        reasons.merge(later.reasons, uniquingKeysWith: +)
+    }
+}
+
+enum Spools {
+    /// Appends one spool file to another (created when missing) and removes it.
+    static func append(_ path: String, to target: String) throws {
+        let input = open(path, O_RDONLY)
+        guard input >= 0 else { throw StorageError(.damagedFile, "spool file \(path) is missing") }
+        defer { close(input) }
+        let output = open(target, O_WRONLY | O_APPEND | O_CREAT, 0o600)
+        guard output >= 0 else { throw StorageError(.damagedFile, "cannot append to spool file \(target)") }
+        defer { close(output) }
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
+            if count == 0 { break }
+            guard count > 0 else {
+                if errno == EINTR { continue }
+                throw StorageError(.damagedFile, "cannot read spool file \(path)")
+            }
+            var written = 0
+            while written < count {
+                let result = buffer.withUnsafeBytes { write(output, $0.baseAddress! + written, count - written) }
+                guard result > 0 || errno == EINTR else { throw StorageError(.damagedFile, "cannot append to spool file \(target)") }
+                written += max(result, 0)
+            }
+        }
+        unlink(path)
     }
 }
 

@@ -42,6 +42,9 @@ struct ChunkedBytes<Source: ByteSource> {
     private var finished = false
     /// Bytes before this index may be dropped at the next refill.
     var mark = 0
+    /// How many bytes of the source were dropped from the front of the buffer so far: an index
+    /// into `buffer` is `dropped + index` bytes into the source.
+    private(set) var dropped = 0
 
     init(source: Source, chunkSize: Int = 1 << 18) {
         self.source = source
@@ -56,6 +59,19 @@ struct ChunkedBytes<Source: ByteSource> {
         return try refill(&index)
     }
 
+    /// At a quote inside a quoted field: moves past it and returns true when it closes the field,
+    /// or past the pair and returns false when it is doubled (an escaped quote).
+    @inline(__always)
+    mutating func closesQuote(at index: inout Int, quote: UInt8) throws -> Bool {
+        var lookahead = index + 1
+        if try has(&lookahead), buffer[lookahead] == quote {
+            index = lookahead + 1
+            return false
+        }
+        index = lookahead
+        return true
+    }
+
     private mutating func refill(_ index: inout Int) throws -> Bool {
         while index >= end {
             if finished { return false }
@@ -65,6 +81,7 @@ struct ChunkedBytes<Source: ByteSource> {
                     raw.baseAddress!.copyMemory(from: raw.baseAddress! + mark, byteCount: kept)
                 }
                 index -= mark
+                dropped += mark
                 end = kept
                 mark = 0
             }

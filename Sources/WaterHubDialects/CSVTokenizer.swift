@@ -9,7 +9,8 @@ public struct CSVTokenizer<Source: ByteSource> {
     private var position = 0
     private let delimiter: UInt8
     private let quote: UInt8?
-    private var nextLine = 1
+    /// The line the next record starts on.
+    public private(set) var nextLine = 1
 
     /// The unescaped bytes of every field of the current record, one after the other.
     public private(set) var fieldBytes: [UInt8] = []
@@ -21,10 +22,12 @@ public struct CSVTokenizer<Source: ByteSource> {
     public private(set) var malformation: String?
     private var rawRange = 0..<0
 
-    public init(source: Source, delimiter: UInt8, quote: UInt8?) {
+    /// `firstLine`: the line the source starts on (a part of a file that starts further on).
+    public init(source: Source, delimiter: UInt8, quote: UInt8?, firstLine: Int = 1) {
         self.bytes = ChunkedBytes(source: source)
         self.delimiter = delimiter
         self.quote = quote
+        self.nextLine = firstLine
         fieldBytes.reserveCapacity(4096)
         fieldEnds.reserveCapacity(64)
     }
@@ -75,14 +78,7 @@ public struct CSVTokenizer<Source: ByteSource> {
             let byte = bytes.buffer[index]
             if inQuotes {
                 if byte == quote {
-                    var lookahead = index + 1
-                    if try bytes.has(&lookahead), bytes.buffer[lookahead] == quote {
-                        fieldBytes.append(byte)
-                        index = lookahead + 1
-                    } else {
-                        inQuotes = false
-                        index = lookahead
-                    }
+                    if try bytes.closesQuote(at: &index, quote: byte) { inQuotes = false } else { fieldBytes.append(byte) }
                     continue
                 }
                 if byte == 0x0A { nextLine += 1 }
@@ -128,5 +124,71 @@ public struct CSVTokenizer<Source: ByteSource> {
         rawRange = bytes.mark..<recordEnd
         position = after
         return true
+    }
+}
+
+/// A place where a CSV input may be cut: a record starts there, outside any quoted field.
+public struct CSVRecordBoundary: Sendable, Hashable {
+    /// Bytes from the start of the input.
+    public let offset: Int
+    /// The line the record there starts on (1-based), as `CSVTokenizer.line` would give it.
+    public let line: Int
+}
+
+extension CSVTokenizer {
+    /// Reads the input from its start exactly as `next()` would (quoted fields, line breaks
+    /// inside quotes, CRLF and lone CR), without keeping any field, and returns for each target
+    /// offset (ascending) the first record that starts at or after it. Fewer boundaries come
+    /// back when the input ends first. A part of the input that starts at a boundary, read with
+    /// `firstLine: boundary.line`, gives the same records and lines as reading the whole input.
+    public static func recordBoundaries(in source: Source, delimiter: UInt8, quote: UInt8?, at targets: [Int]) throws -> [CSVRecordBoundary] {
+        var bytes = ChunkedBytes(source: source, chunkSize: 1 << 20)
+        var boundaries: [CSVRecordBoundary] = []
+        var pending = targets[...]
+        var index = 0
+        var nextLine = 1
+        while let target = pending.first {
+            bytes.mark = index
+            guard try bytes.has(&index) else { break }
+            if bytes.dropped + index >= target {
+                boundaries.append(CSVRecordBoundary(offset: bytes.dropped + index, line: nextLine))
+                pending = pending.dropFirst()
+                continue
+            }
+            var inQuotes = false
+            var atFieldStart = true
+            record: while true {
+                guard try bytes.has(&index) else { return boundaries }
+                let byte = bytes.buffer[index]
+                if inQuotes {
+                    if byte == quote {
+                        if try bytes.closesQuote(at: &index, quote: byte) { inQuotes = false }
+                        continue
+                    }
+                    if byte == 0x0A { nextLine += 1 }
+                    index += 1
+                    continue
+                }
+                switch byte {
+                case delimiter:
+                    atFieldStart = true
+                    index += 1
+                case 0x0A:
+                    index += 1
+                    break record
+                case 0x0D:
+                    var lookahead = index + 1
+                    if try bytes.has(&lookahead), bytes.buffer[lookahead] == 0x0A { lookahead += 1 }
+                    index = lookahead
+                    break record
+                default:
+                    if atFieldStart, byte == quote { inQuotes = true }
+                    atFieldStart = false
+                    index += 1
+                }
+            }
+            nextLine += 1
+        }
+        return boundaries
     }
 }

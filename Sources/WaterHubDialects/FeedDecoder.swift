@@ -58,6 +58,47 @@ public struct FeedDecoder<Source: ByteSource> {
     private let columnNames: [String]
     /// The dialect's constants by field index (a lookup per field and row otherwise).
     private let constants: [String?]
+    /// The line the rows start on: after the skipped lines and the header.
+    private var dataStart = 1
+
+    /// What a decoder of a later part of the same CSV file needs from the one that read the
+    /// header: where each field's column is, and how many columns a row has.
+    public struct CSVLayout: Sendable {
+        fileprivate let columnIndex: [Int?]
+        fileprivate let headerCount: Int?
+        fileprivate let columnNames: [String]
+        /// The first line after the skipped lines and the header: a part may start there or later.
+        public let dataStart: Int
+    }
+
+    /// The layout of a CSV file's rows (nil for JSON).
+    public var csvLayout: CSVLayout? {
+        guard case .csv(_, let columnIndex, let headerCount) = reader else { return nil }
+        return CSVLayout(columnIndex: columnIndex, headerCount: headerCount, columnNames: columnNames, dataStart: dataStart)
+    }
+
+    /// Reads a later part of a CSV file, from a record boundary on (see
+    /// `CSVTokenizer.recordBoundaries`), with the layout the first part's decoder read.
+    /// Its rows, lines and checks are the ones the whole file's decoder gives them, except
+    /// that a repeated event id is only found within the part: compare `acceptedIDs`.
+    public init(part source: Source, startingAt line: Int, layout: CSVLayout, sourceID: String, dialect: Dialect,
+                rules: EventRules = EventRules(), today: CalendarDate) {
+        precondition(dialect.format == .csv && line >= layout.dataStart, "a part starts after the header of a CSV file")
+        self.dialect = dialect
+        self.mapper = EventMapper(source: sourceID, dialect: dialect)
+        self.rules = rules
+        self.today = today
+        constants = EventField.allCases.map { dialect.constants[$0] }
+        columnNames = layout.columnNames
+        dataStart = layout.dataStart
+        firstRecord = line == 1
+        let tokenizer = CSVTokenizer(source: source, delimiter: dialect.delimiter, quote: dialect.quote, firstLine: line)
+        reader = .csv(tokenizer, columnIndex: layout.columnIndex, headerCount: layout.headerCount)
+    }
+
+    /// Fingerprints of the event ids accepted so far (see `fingerprint`): two parts of one file
+    /// that share one would have marked the later row a duplicate if read as one.
+    public var acceptedIDs: Set<UInt64> { seenIDs }
 
     /// Opens the feed; reads and checks the header of a CSV file.
     public init(source: Source, sourceID: String, dialect: Dialect, rules: EventRules = EventRules(), today: CalendarDate) throws {
@@ -86,6 +127,7 @@ public struct FeedDecoder<Source: ByteSource> {
             columnNames = names
             reader = .csv(tokenizer, columnIndex: columnIndex, headerCount: headerCount)
             firstRecord = !dialect.hasHeader
+            dataStart = tokenizer.nextLine
         case .jsonArray, .ndjson:
             columnNames = []
             reader = .json(JSONRecordReader(source: source, lineDelimited: dialect.format == .ndjson, encoding: dialect.encoding))

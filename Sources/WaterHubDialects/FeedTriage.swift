@@ -31,6 +31,20 @@ public struct FeedTriage<Source: ByteSource> {
         self.lines = lines
     }
 
+    /// Sorts a later part of a CSV file (see `FeedDecoder.init(part:startingAt:layout:...)`).
+    public init(part source: Source, startingAt line: Int, layout: FeedDecoder<Source>.CSVLayout, sourceID: String, dialect: Dialect,
+                router: Router, rules: EventRules = EventRules(), today: CalendarDate) {
+        decoder = FeedDecoder(part: source, startingAt: line, layout: layout, sourceID: sourceID, dialect: dialect, rules: rules, today: today)
+        self.router = router
+        self.lines = nil
+    }
+
+    /// The layout of a CSV file's rows, for the parts read apart (nil for JSON).
+    public var csvLayout: FeedDecoder<Source>.CSVLayout? { decoder.csvLayout }
+
+    /// Fingerprints of the event ids accepted so far (see `FeedDecoder.acceptedIDs`).
+    public var acceptedIDs: Set<UInt64> { decoder.acceptedIDs }
+
     /// The next row's decision, or nil at the end of the file.
     public mutating func next() throws -> RowDecision? {
         while let row = try decoder.next() {

@@ -39,3 +39,46 @@ import WaterHubDialects
         #expect(String(decoding: tokenizer.rawRecord, as: UTF8.self) == "\"q;1\";2")
     }
 }
+
+@Suite struct CSVRecordBoundaryTests {
+    let text = "h1;h2;h3\r\n\"x;1\";\"he said \"\"hi\"\"\";\"two\nlines\"\n\nlast;;\"\"\rend;a\"b;c\r\n\"q\r\nr\";\"\";3\n;;\nz;\"\n\";y"
+    let semicolon = UInt8(ascii: ";"), quote = UInt8(ascii: "\"")
+
+    func records(_ bytes: ArraySlice<UInt8>, firstLine: Int = 1) throws -> [[String]] {
+        var tokenizer = CSVTokenizer(source: InMemoryByteSource(Array(bytes), chunkSize: 5), delimiter: semicolon, quote: quote, firstLine: firstLine)
+        var result: [[String]] = []
+        while try tokenizer.next() {
+            result.append(["\(tokenizer.line)"] + (0..<tokenizer.fieldCount).map { index in tokenizer.withField(index) { String(decoding: $0, as: UTF8.self) } })
+        }
+        return result
+    }
+
+    /// Cut anywhere, the two sides read apart (the second from the boundary's line on) give the
+    /// whole input's records and lines; the boundary is the first record start at or after the cut.
+    @Test(arguments: [1, 2, 7, 1 << 16])
+    func theTwoSidesOfEveryBoundaryReadAsTheWhole(chunkSize: Int) throws {
+        let bytes = Array(text.utf8)
+        let whole = try records(bytes[...])
+        #expect(whole.count == 7)
+        var starts: [Int] = []
+        for target in 0...bytes.count {
+            let found = try CSVTokenizer.recordBoundaries(in: InMemoryByteSource(bytes, chunkSize: chunkSize), delimiter: semicolon, quote: quote, at: [target])
+            guard let boundary = found.first else {
+                #expect(target > starts.last ?? 0)
+                continue
+            }
+            #expect(boundary.offset >= target)
+            if starts.last != boundary.offset { starts.append(boundary.offset) }
+            let joined = try records(bytes[..<boundary.offset]) + records(bytes[boundary.offset...], firstLine: boundary.line)
+            #expect(joined == whole, "cut at \(target), boundary \(boundary)")
+        }
+        // Every record start is found (blank lines are records too); several targets at once agree.
+        #expect(starts.count == 8)
+        let all = try CSVTokenizer.recordBoundaries(in: InMemoryByteSource(bytes, chunkSize: chunkSize), delimiter: semicolon, quote: quote,
+                                                    at: Array(starts.dropFirst()))
+        #expect(all.map(\.offset) == Array(starts.dropFirst()))
+        // Inside the quoted line breaks no boundary is found: the cut after "two\n" goes on to the next record.
+        let insideQuotes = Array("\"x;1\";\"he said".utf8).count + 10
+        #expect(!starts.contains(insideQuotes))
+    }
+}
