@@ -109,9 +109,7 @@ struct CaseWriter {
         for (offset, type) in EventType.allCases.enumerated() {
             try SQLiteBinding.date(handle, Int32(14 + offset), householdCase.stepDates[type], db)
         }
-        let code = sqlite3_step(handle)
-        sqlite3_reset(handle)
-        guard code == SQLITE_DONE else { throw SQLiteBinding.error(code, db) }
+        try SQLiteBinding.run(handle, db)
     }
 
     /// Reads a case back from a row whose first columns are `columns`, in that order.

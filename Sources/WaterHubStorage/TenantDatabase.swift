@@ -448,18 +448,19 @@ struct EventWriter {
                 try SQLiteBinding.bytes(handle, index, record.field(field), db)
             }
         }
-        let code = sqlite3_step(handle)
-        sqlite3_reset(handle)
-        guard code == SQLITE_DONE else { throw SQLiteBinding.error(code, db) }
-        return sqlite3_changes(db.sqliteConnection) > 0
+        return try SQLiteBinding.run(handle, db)
     }
 
     /// The household's row id, and whether this write created it.
     private mutating func household(_ key: HouseholdKey) throws -> (Int64, isNew: Bool) {
         if let id = households[key] { return (id, false) }
         // Most households in a batch are new: try the insert first, look up only on a conflict.
-        try insertHousehold.execute(arguments: [key.source, key.kind.rawValue, key.identifier])
-        if db.changesCount > 0 {
+        // Bound straight into the statement, like the event (one new household per few events).
+        let handle = insertHousehold.sqliteStatement
+        try SQLiteBinding.text(handle, 1, key.source, db)
+        try SQLiteBinding.text(handle, 2, key.kind.rawValue, db)
+        try SQLiteBinding.text(handle, 3, key.identifier, db)
+        if try SQLiteBinding.run(handle, db) {
             let id = db.lastInsertedRowID
             households[key] = id
             return (id, true)
@@ -500,6 +501,15 @@ enum SQLiteBinding {
     static func date(_ handle: SQLiteStatement, _ index: Int32, _ date: CalendarDate?, _ db: Database) throws {
         guard let date else { return try check(sqlite3_bind_null(handle, index), db) }
         try date.withISOBytes { try bytes(handle, index, $0, db) }
+    }
+
+    /// Runs a bound statement that returns no rows and resets it; returns whether it changed a row.
+    @discardableResult
+    static func run(_ handle: SQLiteStatement, _ db: Database) throws -> Bool {
+        let code = sqlite3_step(handle)
+        sqlite3_reset(handle)
+        guard code == SQLITE_DONE else { throw error(code, db) }
+        return sqlite3_changes(db.sqliteConnection) > 0
     }
 
     static func check(_ code: Int32, _ db: Database) throws {
