@@ -69,11 +69,9 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // libcurl's headers only: the library itself is loaded at the first transfer (shim.h).
-        .systemLibrary(
-            name: "CCurl",
-            providers: [.apt(["libcurl4-openssl-dev"])]
-        ),
+        // libcurl's headers (libcurl4-openssl-dev) and a loader: the library itself is loaded at
+        // the first transfer (shim.c), with typed wrappers for its variadic calls (include/shim.h).
+        .target(name: "CCurl"),
         .systemLibrary(
             name: "CSQLiteSetup",
             providers: [.apt(["libsqlite3-dev"])]

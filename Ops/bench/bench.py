@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 BENCH = ROOT / "Ops" / "bench"
 BUILD = BENCH / ".build"
-WATERHUB = Path(os.environ["WATERHUB_BIN"])    # set by Ops/bench/run: the binary Ops/build-release built
+WATERHUB = Path(os.environ.get("WATERHUB_BIN", ""))    # set by Ops/bench/run: the binary Ops/build-release built
 VENV_BIN = Path(sys.executable).parent
 
 
@@ -620,7 +620,7 @@ def machine_facts():
         "sqlite_cli": capture(["sqlite3", "--version"]).split(" ")[0],
         "sqlite_python": sqlite3.sqlite_version,
         "sqlite_waterhub": library_version(linked("libsqlite3"), "sqlite3_libversion") + f" ({linked('libsqlite3')})",
-        "libcurl": capture(["curl-config", "--version"]) + f" ({linked('libcurl')})",
+        "libcurl": library_version("libcurl.so.4", "curl_version") + " (libcurl.so.4, loaded at the first fetch)",
         "wrk": (capture(["wrk", "-v"]) or subprocess.run(["wrk", "-v"], capture_output=True, text=True).stderr).splitlines()[0] if shutil.which("wrk") else "?",
         "datasette": capture([VENV_BIN / "datasette", "--version"]),
         "sqlite_utils": capture([VENV_BIN / "sqlite-utils", "--version"]),
@@ -788,7 +788,7 @@ def build_report(facts, feed, ingest, footprint, pull, total_seconds, fsync_befo
 
 
 def main():
-    if not WATERHUB.exists():
+    if not os.environ.get("WATERHUB_BIN") or not WATERHUB.exists():
         raise SystemExit(f"{WATERHUB} is missing: Ops/bench/run builds it first")
     for d in (WORK, LOGS):
         d.mkdir(parents=True, exist_ok=True)

@@ -99,7 +99,9 @@ public final class PageCache: Sendable {
         let size = PageCache.cost(answer)
         guard size <= capacityBytes / 8 else { return }
         state.withLock { state in
-            if let town = state.towns[key.town], town.version != version { state.drop(town: key.town) }
+            // Read at another version than the town's kept pages: a late store of an older
+            // read, or a newer one that `answer` will see first. Either way, nothing to keep.
+            if let town = state.towns[key.town], town.version != version { return }
             state.remove(key)
             if state.answers >= capacityAnswers || state.bytes + size > capacityBytes {
                 evictLeastRecentlyUsed(&state, making: size)

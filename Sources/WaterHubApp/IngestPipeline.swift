@@ -206,7 +206,10 @@ extension Hub {
         var logger = self.logger
         logger[metadataKey: "source"] = "\(source.id)"
         logger[metadataKey: "batch"] = "\(batchID)"
-        switch try route(batchID: batchID, delivery: delivery, source: source) {
+        let routing = try route(batchID: batchID, delivery: delivery, source: source)
+        // Routing's threads leave freed memory in their own allocator arenas.
+        MemoryRelease.returnFreedMemory()
+        switch routing {
         case .held(let message):
             try ledger.holdBatch(batchID: batchID, message: message, at: now())
             try? FileManager.default.removeItem(atPath: directory.spool(batch: batchID))
@@ -283,8 +286,6 @@ extension Hub {
             }
             try routed.close()
         }
-        // The parts' threads leave freed memory in their own allocator arenas.
-        MemoryRelease.returnFreedMemory()
         if let error = routed.feedError {
             return .held("the whole file is held: \(error.description)")
         }
@@ -368,14 +369,16 @@ extension Hub {
             return first
         }
         let all = [first] + later
-        for (index, part) in all.enumerated().dropFirst() where all[..<index].contains(where: { !$0.acceptedIDs.isDisjoint(with: part.acceptedIDs) }) {
+        let repeated = all.indices.dropFirst().contains { later in
+            all[..<later].contains { !$0.acceptedIDs.isDisjoint(with: all[later].acceptedIDs) }
+        }
+        if repeated {
             logger.notice("an event id repeats across the parts of the file; routing it again in one pass")
             try? FileManager.default.removeItem(atPath: folder)
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             return nil
         }
         for part in later { try first.append(part) }
-        first.dropAcceptedIDs()
         return first
     }
 
@@ -523,11 +526,6 @@ final class RoutedPart: @unchecked Sendable {
         }
     }
 
-    /// Frees the ids once the parts were compared.
-    func dropAcceptedIDs() {
-        acceptedIDs = []
-    }
-
     func close() throws {
         try quarantine.close()
         for writer in writers.values { try writer.close() }
@@ -549,28 +547,20 @@ final class RoutedPart: @unchecked Sendable {
 }
 
 enum Spools {
-    /// Appends one spool file to another (created when missing) and removes it.
+    /// Appends one spool file to another (created when missing) and removes it; the kernel
+    /// copies the bytes (sendfile), nothing passes through the process.
     static func append(_ path: String, to target: String) throws {
         let input = open(path, O_RDONLY)
         guard input >= 0 else { throw StorageError(.damagedFile, "spool file \(path) is missing") }
         defer { close(input) }
-        let output = open(target, O_WRONLY | O_APPEND | O_CREAT, 0o600)
+        let output = open(target, O_WRONLY | O_CREAT, 0o600)
         guard output >= 0 else { throw StorageError(.damagedFile, "cannot append to spool file \(target)") }
         defer { close(output) }
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        guard lseek(output, 0, SEEK_END) >= 0 else { throw StorageError(.damagedFile, "cannot append to spool file \(target)") }
         while true {
-            let count = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
-            if count == 0 { break }
-            guard count > 0 else {
-                if errno == EINTR { continue }
-                throw StorageError(.damagedFile, "cannot read spool file \(path)")
-            }
-            var written = 0
-            while written < count {
-                let result = buffer.withUnsafeBytes { write(output, $0.baseAddress! + written, count - written) }
-                guard result > 0 || errno == EINTR else { throw StorageError(.damagedFile, "cannot append to spool file \(target)") }
-                written += max(result, 0)
-            }
+            let copied = sendfile(output, input, nil, 1 << 30)
+            if copied == 0 { break }
+            guard copied > 0 || errno == EINTR else { throw StorageError(.damagedFile, "cannot append \(path) to \(target)") }
         }
         unlink(path)
     }

@@ -54,12 +54,12 @@ public struct FeedDecoder<Source: ByteSource> {
     private let today: CalendarDate
     private var seenIDs = Set<UInt64>()
     private var values = FieldValues()
-    private var firstRecord = true
+    private var firstRecord: Bool
     private let columnNames: [String]
     /// The dialect's constants by field index (a lookup per field and row otherwise).
     private let constants: [String?]
     /// The line the rows start on: after the skipped lines and the header.
-    private var dataStart = 1
+    private let dataStart: Int
 
     /// What a decoder of a later part of the same CSV file needs from the one that read the
     /// header: where each field's column is, and how many columns a row has.
@@ -84,16 +84,9 @@ public struct FeedDecoder<Source: ByteSource> {
     public init(part source: Source, startingAt line: Int, layout: CSVLayout, sourceID: String, dialect: Dialect,
                 rules: EventRules = EventRules(), today: CalendarDate) {
         precondition(dialect.format == .csv && line >= layout.dataStart, "a part starts after the header of a CSV file")
-        self.dialect = dialect
-        self.mapper = EventMapper(source: sourceID, dialect: dialect)
-        self.rules = rules
-        self.today = today
-        constants = EventField.allCases.map { dialect.constants[$0] }
-        columnNames = layout.columnNames
-        dataStart = layout.dataStart
-        firstRecord = line == 1
         let tokenizer = CSVTokenizer(source: source, delimiter: dialect.delimiter, quote: dialect.quote, firstLine: line)
-        reader = .csv(tokenizer, columnIndex: layout.columnIndex, headerCount: layout.headerCount)
+        self.init(reader: .csv(tokenizer, columnIndex: layout.columnIndex, headerCount: layout.headerCount), columnNames: layout.columnNames,
+                  dataStart: layout.dataStart, firstRecord: line == 1, sourceID: sourceID, dialect: dialect, rules: rules, today: today)
     }
 
     /// Fingerprints of the event ids accepted so far (see `fingerprint`): two parts of one file
@@ -102,11 +95,6 @@ public struct FeedDecoder<Source: ByteSource> {
 
     /// Opens the feed; reads and checks the header of a CSV file.
     public init(source: Source, sourceID: String, dialect: Dialect, rules: EventRules = EventRules(), today: CalendarDate) throws {
-        self.dialect = dialect
-        self.mapper = EventMapper(source: sourceID, dialect: dialect)
-        self.rules = rules
-        self.today = today
-        constants = EventField.allCases.map { dialect.constants[$0] }
         switch dialect.format {
         case .csv:
             var tokenizer = CSVTokenizer(source: source, delimiter: dialect.delimiter, quote: dialect.quote)
@@ -124,14 +112,25 @@ public struct FeedDecoder<Source: ByteSource> {
                     if case .position(let position) = column { columnIndex[field.index] = position - 1 }
                 }
             }
-            columnNames = names
-            reader = .csv(tokenizer, columnIndex: columnIndex, headerCount: headerCount)
-            firstRecord = !dialect.hasHeader
-            dataStart = tokenizer.nextLine
+            self.init(reader: .csv(tokenizer, columnIndex: columnIndex, headerCount: headerCount), columnNames: names,
+                      dataStart: tokenizer.nextLine, firstRecord: !dialect.hasHeader, sourceID: sourceID, dialect: dialect, rules: rules, today: today)
         case .jsonArray, .ndjson:
-            columnNames = []
-            reader = .json(JSONRecordReader(source: source, lineDelimited: dialect.format == .ndjson, encoding: dialect.encoding))
+            self.init(reader: .json(JSONRecordReader(source: source, lineDelimited: dialect.format == .ndjson, encoding: dialect.encoding)),
+                      columnNames: [], dataStart: 1, firstRecord: true, sourceID: sourceID, dialect: dialect, rules: rules, today: today)
         }
+    }
+
+    private init(reader: Reader, columnNames: [String], dataStart: Int, firstRecord: Bool, sourceID: String, dialect: Dialect,
+                 rules: EventRules, today: CalendarDate) {
+        self.reader = reader
+        self.columnNames = columnNames
+        self.dataStart = dataStart
+        self.firstRecord = firstRecord
+        self.dialect = dialect
+        self.mapper = EventMapper(source: sourceID, dialect: dialect)
+        self.rules = rules
+        self.today = today
+        constants = EventField.allCases.map { dialect.constants[$0] }
     }
 
     /// The current record's bytes as they stood in the file (for quarantine); valid until `next()`.

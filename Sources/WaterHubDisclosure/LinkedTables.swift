@@ -140,9 +140,10 @@ public func suppress(
 ) -> PublishedLinkedTables {
     let layouts = linked.layouts
     let offsets = LinkedTables.offsets(layouts: layouts)
+    let values = linked.values
     var extra: [Bool]?
     if let additionallySensitive {
-        var flags = [Bool](repeating: false, count: offsets.last! + linked.columnCount + 1)
+        var flags = [Bool](repeating: false, count: values.count)
         precondition(additionallySensitive.tables.count <= linked.tables.count, "sensitive figures of a table that is not there")
         for (index, positions) in additionallySensitive.tables.enumerated() {
             for position in positions { flags[offsets[index] + layouts[index].index(of: position)] = true }
@@ -154,7 +155,7 @@ public func suppress(
         extra = flags
     }
     let structure = LinkedTables.structure(layouts: layouts, columnCount: linked.columnCount)
-    let entries = SuppressionPlanner.plan(structure: structure, values: linked.values, policy: policy, alsoSensitive: extra)
+    let entries = SuppressionPlanner.plan(structure: structure, values: values, policy: policy, alsoSensitive: extra)
     let tables = linked.tables.enumerated().map { index, table in
         PublishedTable(table: table, entries: Array(entries[offsets[index]..<offsets[index + 1]]))
     }

@@ -28,6 +28,8 @@ struct CaseWriter {
     static let columns = ["household_id", "state", "opened_on", "last_event_on", "amount_due_cents", "protected_customer",
                           "event_count", "state_date", "state_seq", "amount_date", "amount_seq", "protected_date", "protected_seq"]
         + CaseColumns.steps
+    /// Where the step columns start in `columns` (0-based).
+    static let firstStep = columns.count - CaseColumns.steps.count
 
     init(db: Database, capacity: Int = 20_000) throws {
         self.db = db
@@ -107,7 +109,7 @@ struct CaseWriter {
         try SQLiteBinding.date(handle, 12, householdCase.protectedOrder?.date, db)
         try SQLiteBinding.integer(handle, 13, householdCase.protectedOrder?.seq, db)
         for (offset, type) in EventType.allCases.enumerated() {
-            try SQLiteBinding.date(handle, Int32(14 + offset), householdCase.stepDates[type], db)
+            try SQLiteBinding.date(handle, Int32(CaseWriter.firstStep + 1 + offset), householdCase.stepDates[type], db)
         }
         try SQLiteBinding.run(handle, db)
     }
@@ -120,7 +122,6 @@ struct CaseWriter {
             return EventOrder(date: date, seq: seq)
         }
         var stepDates: [EventType: CalendarDate] = [:]
-        let firstStep = columns.count - CaseColumns.steps.count
         for (offset, type) in EventType.allCases.enumerated() {
             if let date = date(firstStep + offset) { stepDates[type] = date }
         }

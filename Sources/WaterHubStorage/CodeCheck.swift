@@ -21,18 +21,23 @@ enum CodeCheck {
         "(\(codes.map { "\(column) = '\($0)'" }.joined(separator: " OR ")))"
     }
 
-    /// Rebuilds a table with its `IN` lists of codes written as `oneOf` (SQLite cannot change a
-    /// CHECK in place): the same columns in the same order, every row, its indexes, and its
-    /// AUTOINCREMENT counter (which may be above the largest row id left after a purge).
-    /// Runs inside a migration (foreign keys are checked at its end).
-    static func rebuild(_ table: String, lists: [(column: String, codes: [String])], in db: Database) throws {
+    /// The rewrites that turn `IN` lists into `oneOf` chains (migration v6).
+    static func inListsAsOneOf(_ lists: [(column: String, codes: [String])]) -> [(old: String, new: String)] {
+        lists.map { (inList($0.column, $0.codes), oneOf($0.column, $0.codes)) }
+    }
+
+    /// Rebuilds a table with CHECK texts rewritten (SQLite cannot change a CHECK in place): `IN`
+    /// lists into `oneOf` chains, or a chain into one with a new code. The same columns in the
+    /// same order, every row, its indexes, and its AUTOINCREMENT counter (which may be above the
+    /// largest row id left after a purge). Runs inside a migration (foreign keys are checked at
+    /// its end).
+    static func rebuild(_ table: String, rewriting rewrites: [(old: String, new: String)], in db: Database) throws {
         guard var sql = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?", arguments: [table]) else {
             throw StorageError(.damagedFile, "the table \(table) is missing")
         }
-        for (column, codes) in lists {
-            let old = inList(column, codes)
+        for (old, new) in rewrites {
             guard sql.contains(old) else { throw StorageError(.inconsistent, "the table \(table) has no CHECK (\(old)) to rewrite") }
-            sql = sql.replacingOccurrences(of: old, with: oneOf(column, codes))
+            sql = sql.replacingOccurrences(of: old, with: new)
         }
         // `CREATE TABLE name (` as created, `CREATE TABLE "name" (` after an earlier rebuild's rename.
         guard let columns = sql.firstIndex(of: "("),

@@ -6,9 +6,9 @@ import WaterHubCore
 public struct PurgeCounts: Sendable, Hashable {
     public var households = 0
     public var events = 0
-    /// False when the write-ahead log, which still holds the purged values, could not be
-    /// emptied right after (a reader held an older snapshot); the next retention pass (daily in
-    /// `serve`) or erasure in the town empties it.
+    /// False when the write-ahead log, which still holds purged values, could not be emptied
+    /// right after (a reader held an older snapshot); the next retention pass (daily in `serve`)
+    /// or erasure in the town empties it (a mark in the town file remembers).
     public var logEmptied = true
 
     public init(households: Int = 0, events: Int = 0) {
@@ -24,18 +24,19 @@ extension TenantDatabase {
                                   "postal_code", "municipality", "phone", "email", "amount_due_cents", "note"]
 
     /// Purges the personal data of every closed case (limiter removed, reconnected) whose last
-    /// event is before `cutoff`; then empties the write-ahead log, on every pass, so what an
-    /// earlier pass could not empty (a busy reader) is gone after the next one.
+    /// event is before `cutoff`; then empties the write-ahead log if this pass or an earlier one
+    /// left purged values in it (an earlier pass's log may have been kept by a busy reader).
     public func purgeClosedCases(lastEventBefore cutoff: CalendarDate, at date: Date = Date()) throws -> PurgeCounts {
-        var counts = try pool.write { db in
-            let closed = CaseState.allCases.filter(\.isClosed).map { "'\($0.rawValue)'" }.joined(separator: ", ")
+        var (counts, logHoldsPurged) = try pool.write { db in
+            let closed = CodeCheck.inList("c.state", CaseState.allCases.filter(\.isClosed).map(\.rawValue))
             let households = try Int64.fetchAll(db, sql: """
                 SELECT c.household_id FROM household_case c JOIN household h ON h.id = c.household_id
-                WHERE c.state IN (\(closed)) AND c.last_event_on < ? AND h.purged_at IS NULL
+                WHERE \(closed) AND c.last_event_on < ? AND h.purged_at IS NULL
                 """, arguments: [cutoff.iso])
-            return try purge(households, in: db, at: date)
+            let counts = try purge(households, in: db, at: date)
+            return (counts, try TenantDatabase.logHoldsPurged(db))
         }
-        counts.logEmptied = StorageConfiguration.emptyLog(pool)
+        if logHoldsPurged { counts.logEmptied = emptyPurgedLog() }
         return counts
     }
 
@@ -46,12 +47,33 @@ extension TenantDatabase {
             try householdID(householdKey, in: db).map { try purge([$0], in: db, at: date) }
         }
         guard var counts = erased else { return nil }
-        counts.logEmptied = StorageConfiguration.emptyLog(pool)
+        counts.logEmptied = emptyPurgedLog()
         return counts
+    }
+
+    /// A mark in `meta`, set with every purge and cleared once the log is empty: the log holds
+    /// purged values until then.
+    private static let logMark = "log_holds_purged"
+
+    private static func logHoldsPurged(_ db: Database) throws -> Bool {
+        try Bool.fetchOne(db, sql: "SELECT 1 FROM meta WHERE name = ?", arguments: [logMark]) ?? false
+    }
+
+    /// Empties the write-ahead log and clears the mark; false when a reader kept the log (the
+    /// mark stays, and the next retention pass or erasure tries again).
+    private func emptyPurgedLog() -> Bool {
+        guard StorageConfiguration.emptyLog(pool) else { return false }
+        // Clearing the mark writes the meta page to the log (no personal data); empty it again.
+        if (try? pool.write({ db in try db.execute(sql: "DELETE FROM meta WHERE name = ?", arguments: [TenantDatabase.logMark]) })) != nil {
+            StorageConfiguration.emptyLog(pool)
+        }
+        return true
     }
 
     private func purge(_ households: [Int64], in db: Database, at date: Date) throws -> PurgeCounts {
         var counts = PurgeCounts()
+        guard !households.isEmpty else { return counts }
+        try db.execute(sql: "INSERT OR REPLACE INTO meta (name, value) VALUES (?, x'01')", arguments: [TenantDatabase.logMark])
         let stamp = StorageConfiguration.timestamp(date)
         let clearEvents = try db.cachedStatement(sql: """
             UPDATE event SET \(TenantDatabase.personalColumns.map { "\($0) = NULL" }.joined(separator: ", ")) WHERE household_id = ?

@@ -77,13 +77,16 @@ public final class TenantDatabase: Sendable {
         return try Int64.fetchOne(db, sql: "SELECT id FROM household WHERE id = ?", arguments: [id])
     }
 
-    /// The event types and case states the town files' CHECKs accept, as the migrations wrote
+    /// The event types, case states and contact codes the town files' CHECKs accept, as the migrations wrote
     /// them: fixed, so that a migration always finds in an older file the text it wrote. A new
     /// code needs a new migration that rewrites the CHECK (a test compares these with the enums).
     static let checkedEventTypes = ["lac_request", "warning_letter", "payment_plan_failed", "flow_limitation_announced", "flow_limitation",
                                     "flow_limitation_removed", "intent_to_disconnect", "disconnection", "reconnection"]
     static let checkedCaseStates = ["invited", "warned", "payment_plan_failed", "limitation_announced", "limited", "limiter_removed",
                                     "disconnection_intended", "disconnected", "reconnected"]
+    static let checkedContactMethods = ["home_visit_announced", "home_visit_unannounced", "card", "letter", "phone", "text", "email",
+                                        "appointment"]
+    static let checkedContactOutcomes = ["reached", "not_reached", "refused"]
 
     static let migrator: DatabaseMigrator = {
         var migrator = DatabaseMigrator()
@@ -172,8 +175,8 @@ public final class TenantDatabase: Sendable {
                     id INTEGER PRIMARY KEY AUTOINCREMENT,
                     household_id INTEGER NOT NULL REFERENCES household(id),
                     contact_date TEXT NOT NULL CHECK (contact_date GLOB '[0-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9]'),
-                    method TEXT NOT NULL CHECK (method IN (\(ContactMethod.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", ")))),
-                    outcome TEXT NOT NULL CHECK (outcome IN (\(ContactOutcome.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", ")))),
+                    method TEXT NOT NULL CHECK (\(CodeCheck.inList("method", checkedContactMethods))),
+                    outcome TEXT NOT NULL CHECK (\(CodeCheck.inList("outcome", checkedContactOutcomes))),
                     role TEXT NOT NULL CHECK (length(role) BETWEEN 2 AND 40 AND role NOT GLOB '*[^a-z0-9_]*'),
                     next_step TEXT CHECK (length(next_step) <= 500),
                     idempotency_key TEXT NOT NULL UNIQUE CHECK (length(idempotency_key) BETWEEN 1 AND 200),
@@ -212,8 +215,9 @@ public final class TenantDatabase: Sendable {
         migrator.registerMigration("v6: code checks without a lookup table per row") { db in
             // Same rules, cheaper form: see CodeCheck. Rows, ids and seq counter stay.
             let protected = ["yes", "no", "unknown"]
-            try CodeCheck.rebuild("event", lists: [("type", checkedEventTypes), ("protected_customer", protected)], in: db)
-            try CodeCheck.rebuild("household_case", lists: [("state", checkedCaseStates), ("protected_customer", protected)], in: db)
+            try CodeCheck.rebuild("event", rewriting: CodeCheck.inListsAsOneOf([("type", checkedEventTypes), ("protected_customer", protected)]), in: db)
+            try CodeCheck.rebuild("household_case", rewriting: CodeCheck.inListsAsOneOf([("state", checkedCaseStates), ("protected_customer", protected)]),
+                                  in: db)
         }
         return migrator
     }()

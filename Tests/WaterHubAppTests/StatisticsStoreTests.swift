@@ -243,6 +243,16 @@ import WaterHubTestSupport
         #expect(sameDataOtherPolicy.statisticsAreStale(), "built under another threshold")
     }
 
+    /// `waterhub fetch` (from cron) only ingests: the statistics are left to `serve`.
+    @Test func anIngestLeavesTheStatisticsToServe() async throws {
+        let directory = TemporaryDirectory("stats-ingest")
+        let configuration = try ConfigurationLoader.load(directory: Repository.config)
+        let hub = try Hub(configuration: configuration, dataDirectory: directory.path, logger: quietLogger, retryBaseDelay: .milliseconds(5))
+        _ = try await hub.fetchAll()
+        #expect(!FileManager.default.fileExists(atPath: hub.directory.statistics), "an ingest leaves the statistics to serve")
+        #expect(hub.statisticsAreStale())
+    }
+
     /// A running serve builds at start, then notices a batch that a `waterhub fetch` (cron, another
     /// process) applied later, within a check; and rebuilds once a day even when nothing is stale.
     @Test func serveRebuildsWithinACheckAfterAFetchFromAnotherProcess() async throws {

@@ -171,18 +171,23 @@ import WaterHubTestSupport
     @Test func theCheckedCodesAreTheEnumsCodes() {
         #expect(TenantDatabase.checkedEventTypes == EventType.allCases.map(\.rawValue))
         #expect(TenantDatabase.checkedCaseStates == CaseState.allCases.map(\.rawValue))
+        #expect(TenantDatabase.checkedContactMethods == ContactMethod.allCases.map(\.rawValue))
+        #expect(TenantDatabase.checkedContactOutcomes == ContactOutcome.allCases.map(\.rawValue))
     }
 
-    /// A table rebuilt once is named in quotes in its new definition; it can be rebuilt again.
-    @Test func aRebuiltTableCanBeRebuiltAgain() throws {
+    /// A table rebuilt once is named in quotes in its new definition; it can be rebuilt again,
+    /// as the migration that adds a code to a checked list will do.
+    @Test func aRebuiltTableCanBeRebuiltAgainToAcceptANewCode() throws {
         let queue = try DatabaseQueue()
         try queue.write { db in
             try db.execute(sql: "CREATE TABLE t (x TEXT CHECK (x IN ('a', 'b', 'c')), y TEXT CHECK (y IN ('d', 'e', 'f')))")
             try db.execute(sql: "INSERT INTO t VALUES ('a', 'd')")
-            try CodeCheck.rebuild("t", lists: [("x", ["a", "b", "c"])], in: db)
-            try CodeCheck.rebuild("t", lists: [("y", ["d", "e", "f"])], in: db)
+            try CodeCheck.rebuild("t", rewriting: CodeCheck.inListsAsOneOf([("x", ["a", "b", "c"]), ("y", ["d", "e", "f"])]), in: db)
+            #expect(throws: DatabaseError.self) { try db.execute(sql: "INSERT INTO t VALUES ('g', 'd')") }
+            try CodeCheck.rebuild("t", rewriting: [(CodeCheck.oneOf("x", ["a", "b", "c"]), CodeCheck.oneOf("x", ["a", "b", "c", "g"]))], in: db)
+            try db.execute(sql: "INSERT INTO t VALUES ('g', 'd')")
             #expect(try String.fetchOne(db, sql: "SELECT sql FROM sqlite_schema WHERE name = 't'")?.contains(" IN (") == false)
-            #expect(try Row.fetchAll(db, sql: "SELECT x, y FROM t") == [["x": "a", "y": "d"]])
+            #expect(try Row.fetchAll(db, sql: "SELECT x, y FROM t ORDER BY x") == [["x": "a", "y": "d"], ["x": "g", "y": "d"]])
         }
     }
 

@@ -1,4 +1,4 @@
-// The only C-facing part of WaterHub's fetching. libcurl's curl_easy_setopt and
+// The only C-facing part of WaterHub's fetching (shim.c loads the library). libcurl's curl_easy_setopt and
 // curl_easy_getinfo are variadic, which Swift cannot call; these typed wrappers give each
 // argument kind its own function, the way GRDB and swift-corelibs-foundation wrap their C
 // libraries.
@@ -11,12 +11,9 @@
 #define WATERHUB_CCURL_SHIM_H
 
 #include <curl/curl.h>
-#include <dlfcn.h>
-#include <pthread.h>
-#include <stdio.h>
 
+/* The functions taken from the loaded library (one table for the whole program, in shim.c). */
 struct waterhub_curl_functions {
-    CURLcode (*global_init)(long flags);
     CURL *(*easy_init)(void);
     void (*easy_cleanup)(CURL *handle);
     CURLcode (*easy_perform)(CURL *handle);
@@ -27,62 +24,15 @@ struct waterhub_curl_functions {
     void (*slist_free_all)(struct curl_slist *list);
 };
 
-struct waterhub_curl_state {
-    pthread_once_t once;
-    struct waterhub_curl_functions functions;
-    char problem[512];
-};
-
-/* The loaded functions (a function's static: a header's own globals would not reach Swift).
-   Each object file that calls these functions has its own copy of the table, so a Swift file
-   calls waterhub_curl_load() before any other function here; only CurlFetcher.swift does. */
-static inline struct waterhub_curl_state *waterhub_curl_state(void) {
-    static struct waterhub_curl_state state = { PTHREAD_ONCE_INIT };
-    return &state;
-}
-
-static inline int waterhub_curl_symbol(void *library, void **slot, const char *name) {
-    *slot = dlsym(library, name);
-    if (*slot == NULL) snprintf(waterhub_curl_state()->problem, sizeof waterhub_curl_state()->problem, "libcurl.so.4 has no %s", name);
-    return *slot != NULL;
-}
-
-static inline void waterhub_curl_open(void) {
-    struct waterhub_curl_state *state = waterhub_curl_state();
-    void *library = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
-    if (library == NULL) {
-        const char *reason = dlerror();
-        snprintf(state->problem, sizeof state->problem, "%s", reason ? reason : "libcurl.so.4 cannot be loaded");
-        return;
-    }
-    struct waterhub_curl_functions f;
-    if (waterhub_curl_symbol(library, (void **)&f.global_init, "curl_global_init")
-        && waterhub_curl_symbol(library, (void **)&f.easy_init, "curl_easy_init")
-        && waterhub_curl_symbol(library, (void **)&f.easy_cleanup, "curl_easy_cleanup")
-        && waterhub_curl_symbol(library, (void **)&f.easy_perform, "curl_easy_perform")
-        && waterhub_curl_symbol(library, (void **)&f.easy_strerror, "curl_easy_strerror")
-        && waterhub_curl_symbol(library, (void **)&f.easy_setopt, "curl_easy_setopt")
-        && waterhub_curl_symbol(library, (void **)&f.easy_getinfo, "curl_easy_getinfo")
-        && waterhub_curl_symbol(library, (void **)&f.slist_append, "curl_slist_append")
-        && waterhub_curl_symbol(library, (void **)&f.slist_free_all, "curl_slist_free_all")) {
-        CURLcode code = f.global_init(CURL_GLOBAL_DEFAULT);
-        if (code == CURLE_OK) {
-            state->functions = f;
-        } else {
-            snprintf(state->problem, sizeof state->problem, "curl_global_init failed (%s)", f.easy_strerror(code));
-        }
-    }
-}
-
 /* Loads libcurl (once, thread-safe) and initialises it; NULL when ready, else why not. Every
    other function here may be called only after it returned NULL. */
-static inline const char *waterhub_curl_load(void) {
-    struct waterhub_curl_state *state = waterhub_curl_state();
-    pthread_once(&state->once, waterhub_curl_open);
-    return state->functions.easy_init != NULL ? NULL : state->problem;
-}
+const char *waterhub_curl_load(void);
 
-#define waterhub_curl (waterhub_curl_state()->functions)
+/* The loaded functions. */
+const struct waterhub_curl_functions *waterhub_curl_table(void);
+
+#define waterhub_curl (*waterhub_curl_table())
+
 
 static inline CURL *waterhub_easy_init(void) { return waterhub_curl.easy_init(); }
 static inline void waterhub_easy_cleanup(CURL *handle) { waterhub_curl.easy_cleanup(handle); }
