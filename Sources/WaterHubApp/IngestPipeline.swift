@@ -80,24 +80,58 @@ extension Hub {
 
     private func fetchAndIngestHoldingLock(_ source: SourceConfiguration) async -> [SourceReport] {
         guard DropFolder.isPattern(source.url) else {
-            return [await fetchAndIngest(source, url: source.url, conditional: true)]
+            return await applyRouted([await fetchAndRoute(source, url: source.url, conditional: true)], source: source)
         }
         // A drop folder: every matching file that is not being written any more (untouched for
         // a minute); the hash decides which ones are new, whatever their names.
         do {
             let files = try DropFolder(pattern: source.url).files(modifiedBefore: now().addingTimeInterval(-60))
-            var reports: [SourceReport] = []
+            var steps: [IngestStep] = []
             for file in files {
-                reports.append(await fetchAndIngest(source, url: file.url, conditional: false))
+                steps.append(await fetchAndRoute(source, url: file.url, conditional: false))
             }
-            return reports
+            return await applyRouted(steps, source: source)
         } catch {
             return [failure(source, url: source.url, started: now(), message: error.description, logger: logger)]
         }
     }
 
-    /// Fetches one URL of a source through libcurl and ingests the file if it is new.
-    private func fetchAndIngest(_ source: SourceConfiguration, url: String, conditional: Bool) async -> SourceReport {
+    /// Where one fetched file stands: done (not new, held, failed), or routed and waiting to be
+    /// applied together with the other files of the same run.
+    private enum IngestStep {
+        case done(SourceReport)
+        case routed(RoutedBatch)
+    }
+
+    /// Applies the routed files of one run together (each town file is opened once for all of
+    /// them, and takes them in file order, one transaction each), then reports on every file.
+    /// When the apply fails, the routed files report it; their batches stay routed and are
+    /// finished by the next run.
+    private func applyRouted(_ steps: [IngestStep], source: SourceConfiguration) async -> [SourceReport] {
+        let routed = steps.compactMap { step -> RoutedBatch? in if case .routed(let batch) = step { batch } else { nil } }
+        var failure: String?
+        if !routed.isEmpty {
+            do {
+                try await apply(batches: routed.map { ($0.batchID, $0.sha256) })
+            } catch {
+                logger.error("ingest failed: \(error)", metadata: ["source": "\(source.id)"])
+                failure = "\(error)"
+            }
+        }
+        return steps.map { step in
+            switch step {
+            case .done(let report):
+                return report
+            case .routed(let batch):
+                if let failure { return SourceReport(source: source.id, outcome: .failed(message: failure)) }
+                batch.logApplied(logger)
+                return batch.report
+            }
+        }
+    }
+
+    /// Fetches one URL of a source through libcurl and, when the file is new, routes it.
+    private func fetchAndRoute(_ source: SourceConfiguration, url: String, conditional: Bool) async -> IngestStep {
         var logger = self.logger
         logger[metadataKey: "source"] = "\(source.id)"
         let started = now()
@@ -106,7 +140,7 @@ extension Hub {
         do {
             try configure(&request, for: source)
         } catch {
-            return failure(source, url: request.redactedURL, started: started, message: "\(error)", logger: logger)
+            return .done(failure(source, url: request.redactedURL, started: started, message: "\(error)", logger: logger))
         }
         if conditional {
             let validators = (try? ledger.lastValidators(source: source.id)) ?? (etag: nil, lastModified: nil)
@@ -124,7 +158,7 @@ extension Hub {
                                                outcome: .failed, httpStatus: error.httpStatus, attempts: outcome.attempts, message: error.description))
             logger.error("fetch failed after \(outcome.attempts) attempt(s): \(error)")
             let tries = outcome.attempts > 1 ? " (after \(outcome.attempts) attempts)" : ""
-            return SourceReport(source: source.id, outcome: .failed(message: error.description + tries))
+            return .done(SourceReport(source: source.id, outcome: .failed(message: error.description + tries)))
         case .success(let fetched):
             response = fetched
         }
@@ -132,15 +166,15 @@ extension Hub {
             _ = try? ledger.record(FetchRecord(source: source.id, url: request.redactedURL, startedAt: started, durationMilliseconds: elapsed,
                                                outcome: .notModified, httpStatus: 304, etag: response.etag, lastModified: response.lastModified,
                                                attempts: outcome.attempts))
-            return SourceReport(source: source.id, outcome: .notModified)
+            return .done(SourceReport(source: source.id, outcome: .notModified))
         }
         do {
-            return try await ingest(stagedFile: staging, response: response, source: source, url: request.redactedURL,
-                                    started: started, elapsed: elapsed, attempts: outcome.attempts, logger: logger)
+            return try await route(stagedFile: staging, response: response, source: source, url: request.redactedURL,
+                                   started: started, elapsed: elapsed, attempts: outcome.attempts, logger: logger)
         } catch {
             try? FileManager.default.removeItem(atPath: staging)
             logger.error("ingest failed: \(error)")
-            return SourceReport(source: source.id, outcome: .failed(message: "\(error)"))
+            return .done(SourceReport(source: source.id, outcome: .failed(message: "\(error)")))
         }
     }
 
@@ -171,9 +205,9 @@ extension Hub {
         request.clientKeyPath = source.tls.clientKey
     }
 
-    /// Archives a complete download, skips a file the hub already has, and ingests a new one.
-    private func ingest(stagedFile: String, response: FetchResponse, source: SourceConfiguration, url: String,
-                        started: Date, elapsed: Int, attempts: Int, logger: Logger) async throws -> SourceReport {
+    /// Archives a complete download, skips a file the hub already has, and routes a new one.
+    private func route(stagedFile: String, response: FetchResponse, source: SourceConfiguration, url: String,
+                       started: Date, elapsed: Int, attempts: Int, logger: Logger) async throws -> IngestStep {
         var record = FetchRecord(source: source.id, url: url, startedAt: started, durationMilliseconds: elapsed, outcome: .new,
                                  httpStatus: response.status == 0 ? nil : response.status, bytes: response.bytes, sha256: response.sha256,
                                  etag: response.etag, lastModified: response.lastModified, attempts: attempts)
@@ -182,14 +216,14 @@ extension Hub {
             record.outcome = .failed
             record.message = "the file is empty (0 bytes); rows were expected"
             try ledger.record(record)
-            return SourceReport(source: source.id, outcome: .failed(message: record.message!))
+            return .done(SourceReport(source: source.id, outcome: .failed(message: record.message!)))
         }
         if try ledger.delivery(source: source.id, sha256: response.sha256) != nil {
             try? FileManager.default.removeItem(atPath: stagedFile)
             record.outcome = .duplicate
             try ledger.record(record)
             logger.info("duplicate delivery, not ingested again", metadata: ["sha256": "\(response.sha256)"])
-            return SourceReport(source: source.id, outcome: .duplicate(sha256: response.sha256))
+            return .done(SourceReport(source: source.id, outcome: .duplicate(sha256: response.sha256)))
         }
         let archiveFolder = directory.archive(source: source.id)
         try FileManager.default.createDirectory(atPath: archiveFolder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -199,13 +233,24 @@ extension Hub {
         let fetchID = try ledger.record(record)
         let (delivery, batchID) = try ledger.recordDelivery(source: source.id, sha256: response.sha256, bytes: response.bytes,
                                                             archivePath: archivePath, fetchID: fetchID, at: now())
-        return try await routeAndApply(batchID: batchID, delivery: delivery, source: source)
+        return try routeBatch(batchID: batchID, delivery: delivery, source: source)
     }
 
+    /// Routes one batch and applies it (a release, a batch finished after an interruption).
     func routeAndApply(batchID: Int64, delivery: Delivery, source: SourceConfiguration) async throws -> SourceReport {
-        var logger = self.logger
-        logger[metadataKey: "source"] = "\(source.id)"
-        logger[metadataKey: "batch"] = "\(batchID)"
+        switch try routeBatch(batchID: batchID, delivery: delivery, source: source) {
+        case .done(let report):
+            return report
+        case .routed(let batch):
+            try await apply(batches: [(batch.batchID, batch.sha256)])
+            batch.logApplied(logger)
+            return batch.report
+        }
+    }
+
+    /// Routes a batch into its spools and records the result in the ledger: routed (to be
+    /// applied) or held as a whole.
+    private func routeBatch(batchID: Int64, delivery: Delivery, source: SourceConfiguration) throws -> IngestStep {
         let routing = try route(batchID: batchID, delivery: delivery, source: source)
         // Routing's threads leave freed memory in their own allocator arenas.
         MemoryRelease.returnFreedMemory()
@@ -213,24 +258,20 @@ extension Hub {
         case .held(let message):
             try ledger.holdBatch(batchID: batchID, message: message, at: now())
             try? FileManager.default.removeItem(atPath: directory.spool(batch: batchID))
-            logger.error("batch held: \(message)")
-            return SourceReport(source: source.id, outcome: .held(batchID: batchID, message: message))
+            logger.error("batch held: \(message)", metadata: ["source": "\(source.id)", "batch": "\(batchID)"])
+            return .done(SourceReport(source: source.id, outcome: .held(batchID: batchID, message: message)))
         case .routed(let counts, let perTenant, _):
             let quarantine = try SpoolReader(path: "\(directory.spool(batch: batchID))/quarantine.spool")
             try ledger.completeRouting(batchID: batchID, counts: counts, eventsPerTenant: perTenant, quarantine: quarantine, at: now())
-            try await apply(batchID: batchID, sha256: delivery.sha256)
-            logger.info("batch applied", metadata: [
-                "rows_in": "\(counts.rowsIn)", "routed": "\(counts.routed)", "outside_region": "\(counts.outsideRegion)",
-                "quarantined": "\(counts.quarantined)", "towns": "\(perTenant.count)",
-            ])
-            return SourceReport(source: source.id, outcome: .ingested(batchID: batchID, counts: counts, eventsPerTenant: perTenant))
+            return .routed(RoutedBatch(batchID: batchID, sha256: delivery.sha256, source: source.id, counts: counts, eventsPerTenant: perTenant))
         }
     }
 
     /// Finishes batches a crash or kill left behind: routing starts over from the archived file,
-    /// and a routed batch is applied to the towns that do not have it yet.
+    /// and the routed batches are applied (together, in order) to the towns that do not have them yet.
     /// The caller holds the ingest lock (`fetchAll`, `backup`).
     func finishUnfinishedBatchesHoldingLock() async throws {
+        var routed: [(id: Int64, sha256: String)] = []
         for batch in try ledger.unfinishedBatches() {
             switch batch.status {
             case .routing:
@@ -240,14 +281,15 @@ extension Hub {
                     continue
                 }
                 logger.notice("routing batch \(batch.id) again after an interruption")
-                _ = try await routeAndApply(batchID: batch.id, delivery: delivery, source: source)
+                if case .routed = try routeBatch(batchID: batch.id, delivery: delivery, source: source) { routed.append((batch.id, batch.sha256)) }
             case .routed:
                 logger.notice("applying batch \(batch.id) to the towns that do not have it yet")
-                try await apply(batchID: batch.id, sha256: batch.sha256)
+                routed.append((batch.id, batch.sha256))
             case .applied, .held:
                 continue
             }
         }
+        if !routed.isEmpty { try await apply(batches: routed) }
     }
 
     enum RoutingResult {
@@ -384,58 +426,93 @@ extension Hub {
 
     /// Applies a routed batch to each town that does not have it yet, one transaction per town.
     func apply(batchID: Int64, sha256: String) async throws {
+        try await apply(batches: [(batchID, sha256)])
+    }
+
+    /// Applies routed batches, in order, to each town that does not have them yet: each town file
+    /// is opened once and takes its batches one transaction each (a run of several files, such
+    /// as years of history with their corrections, does not write a town's pages once per file).
+    func apply(batches: [(id: Int64, sha256: String)]) async throws {
         do {
-            try await applyConcurrently(batchID: batchID, sha256: sha256)
+            try await applyConcurrently(batches)
         } catch let error as StorageError where error.code == .damagedFile || error.code == .inconsistent {
             // Spools are not forced to disk: one lost or cut short by a power failure is written
             // again from the archived file, if that gives exactly what was routed. Regenerating
             // rewrites every spool of the batch, so it happens between applies, not during one.
-            logger.warning("a spool of batch \(batchID) is missing or damaged (\(error)); regenerating the batch's spools from the raw file")
-            try regenerateSpools(batchID: batchID)
-            try await applyConcurrently(batchID: batchID, sha256: sha256)
+            for batch in batches where try !ledger.pendingTenants(batchID: batch.id).isEmpty {
+                logger.warning("a spool of batch \(batch.id) may be missing or damaged (\(error)); regenerating the batch's spools from the raw file")
+                try regenerateSpools(batchID: batch.id)
+            }
+            try await applyConcurrently(batches)
         }
-        if try ledger.pendingTenants(batchID: batchID).isEmpty {
-            try? FileManager.default.removeItem(atPath: directory.spool(batch: batchID))
+        for batch in batches where try ledger.pendingTenants(batchID: batch.id).isEmpty {
+            try? FileManager.default.removeItem(atPath: directory.spool(batch: batch.id))
         }
     }
 
-    /// Applies a routed batch to each town that does not have it yet, two towns at a time (they
-    /// are separate files), one transaction per town; marks them applied in the ledger in groups.
-    private func applyConcurrently(batchID: Int64, sha256: String) async throws {
-        let spoolFolder = directory.spool(batch: batchID)
-        let pending = try ledger.pendingTenants(batchID: batchID).sorted { $0.key < $1.key }
+    /// Applies routed batches to each town that does not have them yet, two towns at a time
+    /// (they are separate files), one transaction per town and batch; marks them applied in the
+    /// ledger in groups.
+    private func applyConcurrently(_ batches: [(id: Int64, sha256: String)]) async throws {
+        // Per town, its pending batches in the order given.
+        var perTown: [String: [TenantDatabase.SpooledBatch]] = [:]
+        for batch in batches {
+            let folder = directory.spool(batch: batch.id)
+            for (nisCode, expected) in try ledger.pendingTenants(batchID: batch.id) {
+                perTown[nisCode, default: []].append(TenantDatabase.SpooledBatch(batchID: batch.id, fileSHA256: batch.sha256,
+                                                                                 spool: "\(folder)/\(nisCode).spool", expectedCount: expected))
+            }
+        }
         let recordedAt = now()
-        var applied: [String] = []
-        try await withThrowingTaskGroup(of: String?.self) { group in
-            var queue = pending.makeIterator()
+        TenantDatabase.removeUnfinishedNewFiles(in: directory.tenants)
+        var applied: [Int64: [String]] = [:]
+        var unmarked = 0
+        func mark() throws {
+            for (batchID, towns) in applied.sorted(by: { $0.key < $1.key }) {
+                try ledger.markApplied(batchID: batchID, tenants: towns, at: now())
+            }
+            applied.removeAll()
+            unmarked = 0
+        }
+        try await withThrowingTaskGroup(of: (String, [Int64]).self) { group in
+            var queue = perTown.sorted { $0.key < $1.key }.makeIterator()
             func startNext() {
-                guard let (nisCode, expected) = queue.next() else { return }
+                guard let (nisCode, spooled) = queue.next() else { return }
                 group.addTask {
-                    guard let database = try await self.registry.databaseForOnePass(nisCode) else {
-                        self.logger.error("batch \(batchID) has events for \(nisCode), which is no longer a tenant; left pending")
-                        return nil
+                    guard let tenant = self.registry.tenant(nisCode) else {
+                        self.logger.error("batches \(spooled.map(\.batchID)) have events for \(nisCode), which is no longer a tenant; left pending")
+                        return (nisCode, [])
                     }
-                    let result = try await database.apply(batchID: batchID, fileSHA256: sha256, spool: "\(spoolFolder)/\(nisCode).spool",
-                                                          expectedCount: expected, recordedAt: recordedAt)
-                    self.logger.debug("applied", metadata: ["tenant": "\(nisCode)", "stored": "\(result.stored)",
-                                                            "unchanged": "\(result.unchanged)", "already": "\(result.alreadyApplied)"])
-                    return nisCode
+                    let results: [TenantDatabase.ApplyResult]
+                    if let built = try await TenantDatabase.applyToNewFile(tenant: tenant, path: self.directory.tenantFile(tenant), batches: spooled,
+                                                                            recordedAt: recordedAt) {
+                        results = built
+                    } else if let database = try await self.registry.databaseForOnePass(nisCode) {
+                        results = try await database.apply(spooled, recordedAt: recordedAt)
+                    } else {
+                        return (nisCode, [])
+                    }
+                    for (batch, result) in zip(spooled, results) {
+                        self.logger.debug("applied", metadata: ["tenant": "\(nisCode)", "batch": "\(batch.batchID)", "stored": "\(result.stored)",
+                                                                "unchanged": "\(result.unchanged)", "already": "\(result.alreadyApplied)"])
+                    }
+                    return (nisCode, spooled.map(\.batchID))
                 }
             }
             for _ in 0..<Hub.applyConcurrency { startNext() }
-            while let finished = try await group.next() {
-                if let finished { applied.append(finished) }
-                if applied.count >= 32 {
-                    try ledger.markApplied(batchID: batchID, tenants: applied, at: now())
-                    applied.removeAll()
-                    // Each town's database is closed after its batch; give what it used back to
+            while let (nisCode, batchIDs) = try await group.next() {
+                for batchID in batchIDs { applied[batchID, default: []].append(nisCode) }
+                unmarked += batchIDs.count
+                if unmarked >= 32 {
+                    try mark()
+                    // Each town's database is closed after its batches; give what it used back to
                     // the system rather than leave it in the allocator's per-thread arenas.
                     MemoryRelease.returnFreedMemory()
                 }
                 startNext()
             }
         }
-        if !applied.isEmpty { try ledger.markApplied(batchID: batchID, tenants: applied, at: now()) }
+        try mark()
     }
 
     /// How many town files a batch is applied to at the same time.
@@ -457,6 +534,26 @@ extension Hub {
               again == counts, perTenant == recorded else {
             throw StorageError(.inconsistent, "batch \(batchID) routes differently now than when it was recorded (the configuration changed); restore the configuration of that time to finish it")
         }
+    }
+}
+
+/// A file routed into spools and recorded in the ledger, to be applied to its towns.
+struct RoutedBatch {
+    let batchID: Int64
+    let sha256: String
+    let source: String
+    let counts: BatchCounts
+    let eventsPerTenant: [String: Int]
+
+    var report: SourceReport {
+        SourceReport(source: source, outcome: .ingested(batchID: batchID, counts: counts, eventsPerTenant: eventsPerTenant))
+    }
+
+    func logApplied(_ logger: Logger) {
+        logger.info("batch applied", metadata: [
+            "source": "\(source)", "batch": "\(batchID)", "rows_in": "\(counts.rowsIn)", "routed": "\(counts.routed)",
+            "outside_region": "\(counts.outsideRegion)", "quarantined": "\(counts.quarantined)", "towns": "\(eventsPerTenant.count)",
+        ])
     }
 }
 

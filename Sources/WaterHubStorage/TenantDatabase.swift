@@ -49,7 +49,7 @@ public final class TenantDatabase: Sendable {
     /// a small file is much cheaper than running each migration as its own transaction with its
     /// own fsync, hundreds of times when a hub with hundreds of towns takes its first batch.
     /// (Another process may have created the town file first.)
-    private static func copyTemplate(to path: String) throws {
+    static func copyTemplate(to path: String) throws {
         let folder = (path as NSString).deletingLastPathComponent
         let template = "\(folder)/.town-template-v\(migrator.migrations.count)"
         if !FileManager.default.fileExists(atPath: template) {
@@ -256,48 +256,87 @@ public final class TenantDatabase: Sendable {
         }
     }
 
-    /// Applies a batch straight from its spool file (the ingest's path): the same transaction,
-    /// reading each event in place, on the database's own writer queue (so an ingest never
-    /// blocks the threads that serve the API).
-    public func apply(batchID: Int64, fileSHA256: String, spool path: String, expectedCount: Int,
-                      recordedAt: Date = Date()) async throws -> ApplyResult {
-        try await pool.write { db in
-            var reader = try SpoolReader(path: path)
-            return try self.apply(in: db, batchID: batchID, fileSHA256: fileSHA256, expectedCount: expectedCount, recordedAt: recordedAt) { writer in
+    /// One routed batch's spool file for this town, and how many events it must give.
+    public struct SpooledBatch: Sendable {
+        public var batchID: Int64
+        public var fileSHA256: String
+        public var spool: String
+        public var expectedCount: Int
+
+        public init(batchID: Int64, fileSHA256: String, spool: String, expectedCount: Int) {
+            self.batchID = batchID
+            self.fileSHA256 = fileSHA256
+            self.spool = spool
+            self.expectedCount = expectedCount
+        }
+    }
+
+    /// Applies batches straight from their spool files (the ingest's path), in order, one
+    /// transaction each, reading each event in place, on the database's own writer queue (so an
+    /// ingest never blocks the threads that serve the API). The pages the first batch read stay
+    /// in the cache for the next: a file of corrections after a file of history finds them there.
+    /// When a batch fails, the ones before it stay applied.
+    public func apply(_ batches: [SpooledBatch], recordedAt: Date = Date()) async throws -> [ApplyResult] {
+        try await pool.writeWithoutTransaction { db in
+            try TenantDatabase.withApplyCache(db) {
+                try batches.map { batch in
+                    try TenantDatabase.apply(batch, in: db, nisCode: self.tenant.nisCode, caseCacheCapacity: self.caseCacheCapacity,
+                                             recordedAt: recordedAt)
+                }
+            }
+        }
+    }
+
+    /// Applies one batch from its spool file in a transaction of its own.
+    static func apply(_ batch: SpooledBatch, in db: Database, nisCode: String, caseCacheCapacity: Int, recordedAt: Date) throws -> ApplyResult {
+        var result: ApplyResult?
+        try db.inTransaction {
+            var reader = try SpoolReader(path: batch.spool)
+            result = try apply(in: db, nisCode: nisCode, caseCacheCapacity: caseCacheCapacity, batchID: batch.batchID,
+                               fileSHA256: batch.fileSHA256, expectedCount: batch.expectedCount, recordedAt: recordedAt) { writer in
                 var ranges: [Range<Int>?] = []
                 var count = 0
                 while try reader.withNextEvent(ranges: &ranges, { try writer.write($0) }) != nil { count += 1 }
-                if reader.damaged { throw StorageError(.damagedFile, "the spool \(path) is cut short") }
+                if reader.damaged { throw StorageError(.damagedFile, "the spool \(batch.spool) is cut short") }
                 return count
             }
+            return .commit
         }
+        return result!
     }
 
     private func apply(batchID: Int64, fileSHA256: String, expectedCount: Int?, recordedAt: Date,
                        writeAll: (inout EventWriter) throws -> Int) throws -> ApplyResult {
         try pool.write { db in
-            try apply(in: db, batchID: batchID, fileSHA256: fileSHA256, expectedCount: expectedCount, recordedAt: recordedAt, writeAll: writeAll)
+            try TenantDatabase.withApplyCache(db) {
+                try TenantDatabase.apply(in: db, nisCode: tenant.nisCode, caseCacheCapacity: caseCacheCapacity, batchID: batchID,
+                                         fileSHA256: fileSHA256, expectedCount: expectedCount, recordedAt: recordedAt, writeAll: writeAll)
+            }
         }
     }
 
+    /// A large town's tables and indexes outgrow the small everyday page cache; while it applies
+    /// batches a larger one keeps them in memory (SQLite takes pages as it needs them, and gives
+    /// them back when the cache shrinks again).
+    static func withApplyCache<T>(_ db: Database, _ body: () throws -> T) throws -> T {
+        try db.execute(sql: "PRAGMA cache_size = -\(TenantDatabase.applyCacheKiB)")
+        defer { try? db.execute(sql: "PRAGMA cache_size = -\(TenantDatabase.everydayCacheKiB)") }
+        return try body()
+    }
+
     /// The body of every apply: inside the caller's write transaction.
-    private func apply(in db: Database, batchID: Int64, fileSHA256: String, expectedCount: Int?, recordedAt: Date,
-                       writeAll: (inout EventWriter) throws -> Int) throws -> ApplyResult {
+    private static func apply(in db: Database, nisCode: String, caseCacheCapacity: Int, batchID: Int64, fileSHA256: String,
+                              expectedCount: Int?, recordedAt: Date, writeAll: (inout EventWriter) throws -> Int) throws -> ApplyResult {
         if let row = try Row.fetchOne(db, sql: "SELECT events_in, events_stored, events_unchanged FROM applied_batch WHERE batch_id = ?",
                                       arguments: [batchID]) {
             return ApplyResult(alreadyApplied: true, eventsIn: row[0], stored: row[1], unchanged: row[2])
         }
-        // A large town's tables and indexes outgrow the small everyday page cache; during a batch
-        // a larger one keeps them in memory (SQLite takes pages as it needs them, and gives them
-        // back when the cache shrinks again).
-        try db.execute(sql: "PRAGMA cache_size = -\(TenantDatabase.applyCacheKiB)")
-        defer { try? db.execute(sql: "PRAGMA cache_size = -\(TenantDatabase.everydayCacheKiB)") }
         let stamp = StorageConfiguration.timestamp(recordedAt)
         var writer = try EventWriter(db: db, batchID: batchID, fileSHA256: fileSHA256, recordedAt: stamp, caseCacheCapacity: caseCacheCapacity)
         let count = try writeAll(&writer)
         try writer.finish()
         if let expectedCount, expectedCount != count {
-            throw StorageError(.inconsistent, "batch \(batchID) for \(tenant.nisCode) should hold \(expectedCount) events but its spool gave \(count); nothing was written")
+            throw StorageError(.inconsistent, "batch \(batchID) for \(nisCode) should hold \(expectedCount) events but its spool gave \(count); nothing was written")
         }
         let result = ApplyResult(alreadyApplied: false, eventsIn: count, stored: writer.stored, unchanged: count - writer.stored)
         try db.execute(sql: "INSERT INTO applied_batch (batch_id, events_in, events_stored, events_unchanged, applied_at) VALUES (?, ?, ?, ?, ?)",

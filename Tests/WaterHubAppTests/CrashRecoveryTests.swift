@@ -63,11 +63,13 @@ func writeAllTownsConfiguration(in directory: TemporaryDirectory, rows: Int) thr
         let arguments = ["fetch", "--config", config, "--data-dir", data, "--log-level", "critical"]
 
         var phases: [String] = []
-        var delay = 0.04
+        var delay = 0.01
         var finishedOnItsOwn = false
-        for _ in 0..<14 where !finishedOnItsOwn {
+        for _ in 0..<20 where !finishedOnItsOwn {
             let process = try start(executable, arguments)
-            try await Task.sleep(for: .milliseconds(Int(delay * 1000)))
+            // A blocking sleep: under a loaded test run, a task's sleep can wake far too late,
+            // and every kill would land at the same point.
+            usleep(UInt32(delay * 1_000_000))
             if process.isRunning {
                 kill(process.processIdentifier, SIGKILL)
                 process.waitUntilExit()
@@ -103,6 +105,9 @@ func writeAllTownsConfiguration(in directory: TemporaryDirectory, rows: Int) thr
         let report = try await hub.verify()
         #expect(report.problems.isEmpty, "\(report.problems.prefix(5))")
         #expect(report.batchesReconciled == configuration.tenants.count)
+        // A town file a kill left half built (under its hidden name) is gone.
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: "\(data)/Tenants").filter { $0.contains(".sqlite.new-") }
+        #expect(leftovers.isEmpty, "\(leftovers.prefix(3))")
 
         // The file fetched again is a duplicate: nothing is ingested twice.
         let again = try await hub.fetchAll()

@@ -1,0 +1,92 @@
+import Foundation
+import GRDB
+import WaterHubCore
+
+extension TenantDatabase {
+    /// Applies batches to a town that has no file yet (the hub's first load of years of
+    /// history, a town that joins): the file is built apart, under a hidden name in the same
+    /// folder, and put in place whole once every batch is in it and it is on disk.
+    ///
+    /// The batches go through the same writer, checks and one transaction each as in an
+    /// existing file; only the way to make the result durable differs. A file nobody can see
+    /// yet needs no write-ahead log: its pages are written once instead of twice (log, then
+    /// checkpoint), and synced once at the end instead of at every commit. The file switches to
+    /// the write-ahead log before it is put in place, like every town file.
+    ///
+    /// Nil when the town has a file, or another process (a `serve` answering the town) created
+    /// one meanwhile: the caller applies the usual way. When a batch fails, nothing of the
+    /// town's file is kept, and every batch stays pending for the town.
+    public static func applyToNewFile(tenant: Tenant, path: String, batches: [SpooledBatch], recordedAt: Date = Date(),
+                                      caseCacheCapacity: Int = 10_000) async throws -> [ApplyResult]? {
+        guard !FileManager.default.fileExists(atPath: path) else { return nil }
+        return try await withCheckedThrowingContinuation { continuation in
+            // Blocking file and SQLite work: on a thread of its own, not the concurrency pool's.
+            DispatchQueue.global().async {
+                continuation.resume(with: Result {
+                    try buildNewFile(tenant: tenant, path: path, batches: batches, recordedAt: recordedAt, caseCacheCapacity: caseCacheCapacity)
+                })
+            }
+        }
+    }
+
+    /// The hidden names files are built under: `.<town file name>.new-<uuid>` in the same folder.
+    static func isFileBeingBuilt(_ name: String) -> Bool {
+        name.hasPrefix(".") && name.contains(".sqlite.new-")
+    }
+
+    /// Removes files a crash left half built (call while holding the ingest lock).
+    public static func removeUnfinishedNewFiles(in folder: String) {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] where isFileBeingBuilt(name) {
+            unlink("\(folder)/\(name)")
+        }
+    }
+
+    private static func buildNewFile(tenant: Tenant, path: String, batches: [SpooledBatch], recordedAt: Date,
+                                     caseCacheCapacity: Int) throws -> [ApplyResult]? {
+        let folder = (path as NSString).deletingLastPathComponent
+        let building = "\(folder)/.\((path as NSString).lastPathComponent).new-\(UUID().uuidString)"
+        try copyTemplate(to: building)
+        defer { unlink(building) }
+        var configuration = Configuration()
+        configuration.label = "new-tenant-\(tenant.nisCode)"
+        configuration.foreignKeysEnabled = true
+        let queue = try DatabaseQueue(path: building, configuration: configuration)
+        let results = try queue.writeWithoutTransaction { db in
+            // A rollback journal in memory: a failing batch still rolls back; a crash leaves
+            // only the hidden file, which is removed and built again.
+            try db.execute(sql: "PRAGMA journal_mode = MEMORY")
+            try db.execute(sql: "PRAGMA synchronous = OFF")
+            let results = try withApplyCache(db) {
+                try batches.map { batch in
+                    try apply(batch, in: db, nisCode: tenant.nisCode, caseCacheCapacity: caseCacheCapacity, recordedAt: recordedAt)
+                }
+            }
+            _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
+            return results
+        }
+        try queue.close()
+        try sync(building)
+        // link() never replaces a file: when another process created the town file meanwhile,
+        // that file stays and the batches are applied to it the usual way.
+        if link(building, path) != 0 {
+            if errno == EEXIST { return nil }
+            throw FileFailure(message: "cannot create \(path): \(String(cString: strerror(errno)))")
+        }
+        try sync(folder)
+        return results
+    }
+
+    /// Forces a file (or a folder's entries) to disk.
+    private static func sync(_ path: String) throws {
+        let descriptor = open(path, O_RDONLY)
+        guard descriptor >= 0 else { throw FileFailure(message: "cannot open \(path) to sync it: \(String(cString: strerror(errno)))") }
+        defer { close(descriptor) }
+        guard fsync(descriptor) == 0 else { throw FileFailure(message: "cannot sync \(path) to disk: \(String(cString: strerror(errno)))") }
+    }
+}
+
+/// A file system call that failed (not a damaged file: nothing is regenerated for it).
+struct FileFailure: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}
