@@ -113,6 +113,57 @@ final class TestClock: Sendable {
         #expect(again.allSatisfy { if case .duplicate = $0.outcome { true } else { false } })
     }
 
+    /// The new files of one run are applied together (each town file opened once), in file order:
+    /// the towns end exactly as when each file is fetched and applied on its own.
+    @Test func theNewFilesOfOneRunAreAppliedTogetherInFileOrder() async throws {
+        let directory = TemporaryDirectory("drop-together")
+        var week46 = CanonicalFeed(), week47 = CanonicalFeed()
+        week46.add("A1", customer: "C1", amount: "10.00")
+        week46.add("A2", customer: "C2", postalCode: "9000")
+        week46.add("A3", .paymentPlanFailed, customer: "C3")
+        week47.add("A1", customer: "C1", amount: "25.00")               // a correction of week 46
+        week47.add("A3", .paymentPlanFailed, customer: "C3")            // a repeat: changes nothing
+        week47.add("B1", .flowLimitation, date: "2026-11-20", customer: "C2", postalCode: "9000")
+        let old = Date().addingTimeInterval(-3600)
+        for (name, bytes) in [("week46.csv", week46.bytes), ("week47.csv", week47.bytes), ("week48.csv", Array("what,ever\r\n1,2\r\n".utf8))] {
+            let path = directory.write("drop/\(name)", Data(bytes))
+            try FileManager.default.setAttributes([.modificationDate: old], ofItemAtPath: path)
+        }
+        let together = try makeHub(sources: [canonicalSource(url: "file://\(directory.path)/drop/week*.csv")], directory: directory)
+        let reports = try await together.fetchAll()
+        let outcomes = reports.map { report -> String in
+            switch report.outcome {
+            case .ingested(let batch, _, _): "batch \(batch)"
+            case .held: "held"
+            default: report.summary
+            }
+        }
+        #expect(outcomes == ["batch 1", "batch 2", "held"], "a held file does not stop the others")
+
+        // The same files, fetched one at a time into another hub.
+        let alone = TemporaryDirectory("drop-alone")
+        let oneByOne = try makeHub(sources: [canonicalSource(url: "file://\(alone.path)/feed.csv")], directory: alone)
+        for feed in [week46, week47] {
+            alone.write("feed.csv", Data(feed.bytes))
+            #expect(try await oneByOne.fetchAll().allSatisfy(\.ingested))
+        }
+        for nisCode in ["11002", "44021"] {
+            // Everything but the household keys, which are opaque and differ per hub.
+            func stored(_ hub: Hub) async throws -> [String] {
+                try await hub.registry.database(nisCode)!.events(after: 0, limit: 100).map {
+                    "\($0.seq) v\($0.version) \($0.isCurrent) \($0.event) \($0.provenance.batchID) line \($0.provenance.line)"
+                }
+            }
+            let expected = try await stored(oneByOne)
+            #expect(!expected.isEmpty)
+            #expect(try await stored(together) == expected, "town \(nisCode)")
+        }
+        let antwerp = try await together.registry.database("11002")!.events(after: 0, limit: 100)
+        #expect(antwerp.map { "\($0.event.sourceEventID) v\($0.version) \($0.isCurrent) \($0.event.amountDueCents ?? -1)" }
+                == ["A1 v1 false 1000", "A3 v1 true 1000", "A1 v2 true 2500"])
+        #expect(try await together.verify().problems.isEmpty)
+    }
+
     @Test(arguments: [
         ("2026-10-24T12:00:00Z", "2026-10-26T05:00:00Z"),  // Monday 06:00 CET, after summer time ended
         ("2026-03-28T12:00:00Z", "2026-03-30T04:00:00Z"),  // Monday 06:00 CEST, after summer time began
