@@ -87,8 +87,27 @@ struct CaseWriter {
         rebuild.removeAll(keepingCapacity: true)
     }
 
+    /// The stored case of a household, read straight from the prepared statement's columns
+    /// (a batch reads back every case it flushed before and meets again).
     private func stored(_ household: Int64) throws -> HouseholdCase? {
-        try Row.fetchOne(load, arguments: [household]).map(CaseWriter.householdCase)
+        let handle = load.sqliteStatement
+        defer { sqlite3_reset(handle) }
+        try SQLiteBinding.check(sqlite3_bind_int64(handle, 1, household), db)
+        switch sqlite3_step(handle) {
+        case SQLITE_ROW:
+            return CaseWriter.householdCase(
+                text: { index in
+                    guard let text = sqlite3_column_text(handle, Int32(index)) else { return nil }
+                    return String(cString: text)
+                },
+                integer: { index in
+                    sqlite3_column_type(handle, Int32(index)) == SQLITE_NULL ? nil : sqlite3_column_int64(handle, Int32(index))
+                })
+        case SQLITE_DONE:
+            return nil
+        case let code:
+            throw SQLiteBinding.error(code, db)
+        }
     }
 
     /// Upserts one case, binding its values straight into the prepared statement (this runs once
@@ -116,9 +135,14 @@ struct CaseWriter {
 
     /// Reads a case back from a row whose first columns are `columns`, in that order.
     static func householdCase(_ row: Row) -> HouseholdCase {
-        func date(_ index: Int) -> CalendarDate? { (row[index] as String?).flatMap { CalendarDate(iso: $0) } }
+        householdCase(text: { row[$0] }, integer: { row[$0] })
+    }
+
+    /// Reads a case back from columns in the order of `columns`, given by their index.
+    static func householdCase(text: (Int) -> String?, integer: (Int) -> Int64?) -> HouseholdCase {
+        func date(_ index: Int) -> CalendarDate? { text(index).flatMap { CalendarDate(iso: $0) } }
         func order(_ index: Int) -> EventOrder? {
-            guard let date = date(index), let seq = row[index + 1] as Int64? else { return nil }
+            guard let date = date(index), let seq = integer(index + 1) else { return nil }
             return EventOrder(date: date, seq: seq)
         }
         var stepDates: [EventType: CalendarDate] = [:]
@@ -126,9 +150,9 @@ struct CaseWriter {
             if let date = date(firstStep + offset) { stepDates[type] = date }
         }
         return HouseholdCase(
-            state: CaseState(rawValue: row[1]) ?? .invited, stepDates: stepDates,
+            state: text(1).flatMap(CaseState.init(rawValue:)) ?? .invited, stepDates: stepDates,
             openedOn: date(2)!, lastEventOn: date(3)!,
-            amountDueCents: row[4], protectedCustomer: ProtectedStatus(rawValue: row[5]) ?? .unknown,
-            eventCount: row[6], stateOrder: order(7)!, amountOrder: order(9), protectedOrder: order(11))
+            amountDueCents: integer(4), protectedCustomer: text(5).flatMap(ProtectedStatus.init(rawValue:)) ?? .unknown,
+            eventCount: Int(integer(6)!), stateOrder: order(7)!, amountOrder: order(9), protectedOrder: order(11))
     }
 }

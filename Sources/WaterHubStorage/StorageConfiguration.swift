@@ -89,7 +89,23 @@ enum StorageConfiguration {
 /// The fingerprint of an event's content, to tell a repeat from a correction: SHA-256 of each
 /// field's canonical text (0x1F after each, 0x1E for an absent one), cut to 16 bytes.
 enum ContentHash {
-    static func of(_ record: SpoolRecord) -> Data {
+    /// The hash's 16 bytes, as stored in `event.content_hash`.
+    struct Digest: Equatable {
+        var bytes: (UInt64, UInt64)
+
+        static func == (lhs: Digest, rhs: Digest) -> Bool { lhs.bytes == rhs.bytes }
+
+        func withUnsafeBytes<T>(_ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
+            try Swift.withUnsafeBytes(of: bytes, body)
+        }
+
+        /// Whether a stored hash is this one.
+        func matches(_ stored: Data) -> Bool {
+            stored.count == 16 && withUnsafeBytes { mine in stored.withUnsafeBytes { mine.elementsEqual($0) } }
+        }
+    }
+
+    static func of(_ record: SpoolRecord) -> Digest {
         // The fields' bytes, each followed by 0x1F (or 0x1E alone when absent), hashed in one call.
         var length = 0
         for field in EventField.allCases { length += (record.field(field)?.count ?? 0) + 1 }
@@ -97,14 +113,19 @@ enum ContentHash {
             var position = 0
             for field in EventField.allCases {
                 if let bytes = record.field(field) {
-                    for byte in bytes { buffer[position] = byte; position += 1 }
+                    UnsafeMutableBufferPointer(rebasing: buffer[position..<position + bytes.count]).update(fromContentsOf: bytes)
+                    position += bytes.count
                     buffer[position] = 0x1F
                 } else {
                     buffer[position] = 0x1E
                 }
                 position += 1
             }
-            return SHA256.hash(data: UnsafeRawBufferPointer(buffer)).withUnsafeBytes { Data($0.prefix(16)) }
+            var digest = Digest(bytes: (0, 0))
+            SHA256.hash(data: UnsafeRawBufferPointer(buffer)).withUnsafeBytes { hash in
+                Swift.withUnsafeMutableBytes(of: &digest.bytes) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: hash.prefix(16))) }
+            }
+            return digest
         }
     }
 }

@@ -451,7 +451,7 @@ struct EventWriter {
             guard let latest = try Row.fetchOne(findLatest, arguments: [source, id]) else {
                 throw StorageError(.inconsistent, "event \(id) of \(source) conflicts but cannot be found")
             }
-            if (latest[2] as Data) == hash { return }
+            if hash.matches(latest[2] as Data) { return }
             try supersede.execute(arguments: [latest[0] as Int64])
             _ = try insert(record, using: insertVersion, version: (latest[1] as Int) + 1, hash: hash, household: householdID)
             stored += 1
@@ -469,7 +469,7 @@ struct EventWriter {
     }
 
     /// Binds the record and runs one INSERT; returns whether a row was written.
-    private func insert(_ record: SpoolRecord, using statement: Statement, version: Int, hash: Data, household: Int64) throws -> Bool {
+    private func insert(_ record: SpoolRecord, using statement: Statement, version: Int, hash: ContentHash.Digest, household: Int64) throws -> Bool {
         let handle = statement.sqliteStatement
         try SQLiteBinding.bytes(handle, 1, record.slice(EventField.allCases.count + 1), db)
         try SQLiteBinding.check(sqlite3_bind_int64(handle, 2, Int64(version)), db)

@@ -29,7 +29,9 @@ import WaterHubTestSupport
             for field in EventField.allCases {
                 if let value = event.value(of: field) { reference += Array(value.utf8) + [0x1F] } else { reference += [0x1E] }
             }
-            #expect(hash == Data(SHA256.hash(data: reference).prefix(16)))
+            let expected = Data(SHA256.hash(data: reference).prefix(16))
+            #expect(hash.withUnsafeBytes { Data($0) } == expected && hash.matches(expected))
+            #expect(!hash.matches(Data(expected.reversed())) && !hash.matches(expected.prefix(15)))
         }
     }
 }
