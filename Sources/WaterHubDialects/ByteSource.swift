@@ -59,6 +59,27 @@ struct ChunkedBytes<Source: ByteSource> {
         return try refill(&index)
     }
 
+    /// The end of the run of bytes from `index` (inside the buffer) that are neither the
+    /// delimiter nor a line end, within the bytes read so far.
+    @inline(__always)
+    func plainRun(from index: Int, delimiter: UInt8) -> Int {
+        buffer.withUnsafeBufferPointer { bytes in
+            var end = index + 1
+            while end < self.end {
+                let byte = bytes[end]
+                if byte == delimiter || byte == 0x0A || byte == 0x0D { break }
+                end += 1
+            }
+            return end
+        }
+    }
+
+    /// Calls `body` with the buffer's bytes in `range` (inside the buffer).
+    @inline(__always)
+    func withBytes<T>(in range: Range<Int>, _ body: (UnsafeBufferPointer<UInt8>) throws -> T) rethrows -> T {
+        try buffer.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[range])) }
+    }
+
     /// At a quote inside a quoted field: moves past it and returns true when it closes the field,
     /// or past the pair and returns false when it is doubled (an escaped quote).
     @inline(__always)

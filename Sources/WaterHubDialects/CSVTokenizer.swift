@@ -115,8 +115,11 @@ public struct CSVTokenizer<Source: ByteSource> {
                     continue
                 }
                 atFieldStart = false
-                fieldBytes.append(byte)
-                index += 1
+                // The rest of the field's bytes in the buffer at once, up to the next delimiter or
+                // line end (a quote inside an unquoted field is an ordinary byte).
+                let run = bytes.plainRun(from: index, delimiter: delimiter)
+                bytes.withBytes(in: index..<run) { fieldBytes.append(contentsOf: $0) }
+                index = run
             }
         }
         fieldEnds.append(fieldBytes.count)
