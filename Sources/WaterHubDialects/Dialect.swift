@@ -92,6 +92,11 @@ public struct AmountFormat: Sendable, Hashable {
     /// is allowed; more than two decimals, misplaced separators, or a negative amount are not.
     public func cents(from text: String) -> Result<Int64, RowProblem> {
         if let cents = plainCents(text) { return .success(cents) }
+        return parsedCents(text)
+    }
+
+    /// The full parser: every form the format allows, and the reason when the text is none of them.
+    func parsedCents(_ text: String) -> Result<Int64, RowProblem> {
         var body = Substring(text.trimmingWhitespace())
         func invalid(_ why: String) -> Result<Int64, RowProblem> {
             .failure(RowProblem(.invalidAmount, field: .amountDue, "\(why), got \(text.debugDescription)"))
@@ -134,16 +139,20 @@ public struct AmountFormat: Sendable, Hashable {
 }
 
 extension AmountFormat {
-    /// The common case without allocating: digits, at most one decimal separator followed by one
-    /// or two digits, no sign, no thousands separator, no currency. Anything else returns nil
-    /// and goes through the full parser (which gives the error messages).
+    /// The common case without allocating: digits (in groups of three after a first group of one
+    /// to three when the format has a thousands separator), at most one decimal separator
+    /// followed by one or two digits, at most 15 digits of euros, no sign, no currency. Anything
+    /// else returns nil and goes through the full parser (which gives the error messages).
     func plainCents(_ text: String) -> Int64? {
         guard !inCents else { return nil }
         var text = text
         return text.withUTF8 { bytes -> Int64? in
-            guard !bytes.isEmpty, bytes.count <= 18 else { return nil }
+            guard !bytes.isEmpty, bytes.count <= 24 else { return nil }
             let separator = decimalSeparator.asciiValue ?? 0
+            let thousands = thousandsSeparator?.asciiValue
             var euros: Int64 = 0, fraction: Int64 = 0, fractionDigits = 0, seenSeparator = false, wholeDigits = 0
+            // Digits since the last thousands separator, and whether there was one.
+            var groupDigits = 0, grouped = false
             for byte in bytes {
                 if byte >= 0x30 && byte <= 0x39 {
                     if seenSeparator {
@@ -152,13 +161,20 @@ extension AmountFormat {
                     } else {
                         euros = euros * 10 + Int64(byte - 0x30)
                         wholeDigits += 1
+                        groupDigits += 1
+                        if wholeDigits > 15 { return nil }
                     }
                 } else if byte == separator && !seenSeparator {
+                    if grouped && groupDigits != 3 { return nil }
                     seenSeparator = true
+                } else if byte == thousands, !seenSeparator, groupDigits >= 1, grouped ? groupDigits == 3 : groupDigits <= 3 {
+                    grouped = true
+                    groupDigits = 0
                 } else {
                     return nil
                 }
             }
+            if grouped && !seenSeparator && groupDigits != 3 { return nil }
             guard wholeDigits > 0, !seenSeparator || (1...2).contains(fractionDigits) else { return nil }
             return euros * 100 + (fractionDigits == 1 ? fraction * 10 : fraction)
         }

@@ -1,6 +1,6 @@
 import Testing
 import WaterHubCore
-import WaterHubDialects
+@testable import WaterHubDialects
 
 @Suite struct ValueFormatTests {
     let belgian = AmountFormat(decimalSeparator: ",", thousandsSeparator: ".")
@@ -21,6 +21,36 @@ import WaterHubDialects
         }
         #expect(problem.code == .invalidAmount)
         #expect(problem.field == "amount_due")
+    }
+
+    /// The allocation-free path for common amounts gives exactly what the full parser gives, for
+    /// every string of up to seven digits and separators, in both formats.
+    @Test func theFastPathAgreesWithTheFullParser() {
+        let alphabet: [Character] = ["0", "1", "9", ".", ","]
+        var texts = [""]
+        var fastOnes = 0
+        for _ in 1...7 {
+            texts = texts.flatMap { text in alphabet.map { text + String($0) } }
+            for text in texts {
+                for format in [belgian, plain] {
+                    guard let fast = format.plainCents(text) else { continue }
+                    fastOnes += 1
+                    if (try? format.parsedCents(text).get()) != fast { Issue.record("\(text.debugDescription): fast \(fast)") }
+                }
+            }
+        }
+        #expect(fastOnes > 10_000)
+        #expect(belgian.plainCents("1.694,10") == 169_410, "the common Belgian amount with a thousands separator")
+    }
+
+    @Test func amountsTooLargeForCentsAreRefusedNotOverflowed() throws {
+        for text in ["999999999999999999", "9999999999999999,99", "999.999.999.999.999.999,00"] {
+            for format in [belgian, plain] {
+                guard case .failure(let problem) = format.cents(from: text) else { Issue.record("\(text) should be refused"); continue }
+                #expect(problem.code == .invalidAmount)
+            }
+        }
+        #expect(try plain.cents(from: "999999999999999.99").get() == 99_999_999_999_999_999)
     }
 
     @Test func pointDecimalsAndCentsUnits() throws {
