@@ -16,22 +16,32 @@ public enum TextEncoding: String, Sendable, Hashable, CaseIterable {
         switch self {
         case .utf8:
             return String(validating: bytes, as: UTF8.self)
-        case .latin1:
-            var scalars = String.UnicodeScalarView()
-            for byte in bytes { scalars.append(Unicode.Scalar(byte)) }
-            return String(scalars)
-        case .windows1252:
-            var scalars = String.UnicodeScalarView()
-            for byte in bytes {
-                if byte < 0x80 || byte >= 0xA0 {
-                    scalars.append(Unicode.Scalar(byte))
-                } else {
-                    let value = TextEncoding.windows1252High[Int(byte - 0x80)]
-                    guard value != 0, let scalar = Unicode.Scalar(value) else { return nil }
-                    scalars.append(scalar)
+        case .latin1, .windows1252:
+            // Straight into UTF-8 (at most three bytes per byte), then one string.
+            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: bytes.count * 3) { utf8 -> String? in
+                var count = 0
+                for byte in bytes {
+                    var value = UInt32(byte)
+                    if self == .windows1252, byte >= 0x80, byte < 0xA0 {
+                        value = TextEncoding.windows1252High[Int(byte - 0x80)]
+                        guard value != 0 else { return nil }
+                    }
+                    if value < 0x80 {
+                        utf8[count] = UInt8(value)
+                        count += 1
+                    } else if value < 0x800 {
+                        utf8[count] = UInt8(0xC0 | (value >> 6))
+                        utf8[count + 1] = UInt8(0x80 | (value & 0x3F))
+                        count += 2
+                    } else {
+                        utf8[count] = UInt8(0xE0 | (value >> 12))
+                        utf8[count + 1] = UInt8(0x80 | ((value >> 6) & 0x3F))
+                        utf8[count + 2] = UInt8(0x80 | (value & 0x3F))
+                        count += 3
+                    }
                 }
+                return String(decoding: UnsafeBufferPointer(rebasing: utf8[..<count]), as: UTF8.self)
             }
-            return String(scalars)
         }
     }
 

@@ -77,6 +77,21 @@ import WaterHubCore
         #expect(DateFormat("dd/MM/yyyy Q") == nil)
     }
 
+    /// Every single byte, alone and between ASCII letters, in both one-byte encodings, against the
+    /// code points of their tables.
+    @Test func everyByteDecodesToItsCodePoint() {
+        for byte in UInt8.min...UInt8.max {
+            let latin1 = String(Character(Unicode.Scalar(byte)))
+            #expect(TextEncoding.latin1.decode([byte]) == latin1)
+            #expect(TextEncoding.latin1.decode([0x41, byte, 0x42]) == "A" + latin1 + "B")
+            let isHigh = byte >= 0x80 && byte < 0xA0
+            let point = isHigh ? TextEncoding.windows1252High[Int(byte - 0x80)] : UInt32(byte)
+            let windows = isHigh && point == 0 ? nil : String(Character(Unicode.Scalar(point)!))
+            #expect(TextEncoding.windows1252.decode([0x41, byte, 0x42]) == windows.map { "A" + $0 + "B" }, "byte \(byte)")
+            if let windows { #expect(TextEncoding.windows1252.encode(windows) == [byte]) }
+        }
+    }
+
     @Test func windows1252DecodesItsHighCharactersAndRefusesUndefinedBytes() {
         #expect(TextEncoding.windows1252.decode([0x48, 0xE9, 0x6C, 0xE8, 0x6E, 0x65]) == "Hélène")
         #expect(TextEncoding.windows1252.decode([0x80, 0x20, 0x31, 0x30]) == "€ 10")
