@@ -77,7 +77,33 @@ extension Event {
 
     /// Cents as euro with a decimal point: 123456 becomes "1234.56".
     public static func euroText(_ cents: Int64) -> String {
-        let fraction = cents % 100
-        return "\(cents / 100).\(fraction < 10 ? "0" : "")\(fraction)"
+        withEuroText(cents) { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// `euroText`'s bytes, written on the stack (the ingest writes one per event).
+    public static func withEuroText<T>(_ cents: Int64, _ body: (UnsafeBufferPointer<UInt8>) throws -> T) rethrows -> T {
+        guard cents >= 0 else {
+            // Never stored (amounts due are not negative); kept as the text always was.
+            let fraction = cents % 100
+            var text = "\(cents / 100).\(fraction < 10 ? "0" : "")\(fraction)"
+            return try text.withUTF8(body)
+        }
+        return try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24) { buffer in
+            var position = buffer.count
+            func put(_ digit: Int64) {
+                position -= 1
+                buffer[position] = 0x30 + UInt8(digit)
+            }
+            put(cents % 10)
+            put(cents / 10 % 10)
+            position -= 1
+            buffer[position] = UInt8(ascii: ".")
+            var euros = cents / 100
+            repeat {
+                put(euros % 10)
+                euros /= 10
+            } while euros > 0
+            return try body(UnsafeBufferPointer(rebasing: buffer[position...]))
+        }
     }
 }

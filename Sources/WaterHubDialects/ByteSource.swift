@@ -59,25 +59,21 @@ struct ChunkedBytes<Source: ByteSource> {
         return try refill(&index)
     }
 
-    /// The end of the run of bytes from `index` (inside the buffer) that are neither the
-    /// delimiter nor a line end, within the bytes read so far.
+    /// Appends to `field` the run of bytes from `index` (inside the buffer) up to the next
+    /// delimiter or line end within the bytes read so far; returns where the run ends.
     @inline(__always)
-    func plainRun(from index: Int, delimiter: UInt8) -> Int {
-        buffer.withUnsafeBufferPointer { bytes in
-            var end = index + 1
-            while end < self.end {
-                let byte = bytes[end]
+    mutating func appendPlainRun(from index: Int, delimiter: UInt8, to field: inout [UInt8]) -> Int {
+        let limit = end
+        return buffer.withUnsafeBufferPointer { bytes in
+            var stop = index + 1
+            while stop < limit {
+                let byte = bytes[stop]
                 if byte == delimiter || byte == 0x0A || byte == 0x0D { break }
-                end += 1
+                stop += 1
             }
-            return end
+            field.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[index..<stop]))
+            return stop
         }
-    }
-
-    /// Calls `body` with the buffer's bytes in `range` (inside the buffer).
-    @inline(__always)
-    func withBytes<T>(in range: Range<Int>, _ body: (UnsafeBufferPointer<UInt8>) throws -> T) rethrows -> T {
-        try buffer.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[range])) }
     }
 
     /// At a quote inside a quoted field: moves past it and returns true when it closes the field,

@@ -117,9 +117,7 @@ public struct CSVTokenizer<Source: ByteSource> {
                 atFieldStart = false
                 // The rest of the field's bytes in the buffer at once, up to the next delimiter or
                 // line end (a quote inside an unquoted field is an ordinary byte).
-                let run = bytes.plainRun(from: index, delimiter: delimiter)
-                bytes.withBytes(in: index..<run) { fieldBytes.append(contentsOf: $0) }
-                index = run
+                index = bytes.appendPlainRun(from: index, delimiter: delimiter, to: &fieldBytes)
             }
         }
         fieldEnds.append(fieldBytes.count)

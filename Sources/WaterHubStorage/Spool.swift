@@ -25,90 +25,57 @@ public final class SpoolWriter {
     /// Bytes buffered before a write: small, because a batch has one writer per town.
     static let bufferSize = 1 << 14
 
-    /// Starts a record: room for its length, filled in by `endRecord`. Returns where it starts.
-    private func beginRecord() -> Int {
-        let start = buffer.count
-        buffer.append(contentsOf: [0, 0, 0, 0])
-        return start
-    }
-
-    /// Writes the record's length (little-endian, without the four length bytes) and counts it.
-    private func endRecord(startingAt start: Int) throws {
-        let length = UInt32(buffer.count - start - 4)
-        buffer[start] = UInt8(length & 0xFF)
-        buffer[start + 1] = UInt8((length >> 8) & 0xFF)
-        buffer[start + 2] = UInt8((length >> 16) & 0xFF)
-        buffer[start + 3] = UInt8(length >> 24)
-        count += 1
-        if buffer.count >= SpoolWriter.bufferSize { try flush() }
-    }
-
     /// Appends one record; a field longer than 65,534 bytes is cut there.
     public func append(_ fields: [[UInt8]?]) throws {
-        let start = beginRecord()
-        for field in fields {
-            guard let field else {
-                buffer.append(0xFF)
-                buffer.append(0xFF)
-                continue
+        try write { record in
+            for field in fields {
+                if let field { field.withUnsafeBufferPointer { record.field($0) } } else { record.field(nil) }
             }
-            let length = min(field.count, 0xFFFE)
-            buffer.append(UInt8(length & 0xFF))
-            buffer.append(UInt8(length >> 8))
-            buffer.append(contentsOf: field[0..<length])
         }
-        try endRecord(startingAt: start)
     }
 
     /// Appends one event in its spool form (each field's canonical text, then the line and the
     /// source), written straight into the buffer: the same bytes as `SpooledEvent.spoolFields`.
     public func append(_ event: Event, line: Int) throws {
-        let start = beginRecord()
-        for field in EventField.allCases {
-            switch field {
-            case .sourceEventID: text(event.sourceEventID)
-            case .type: text(event.type.rawValue)
-            case .eventDate: event.eventDate.withISOBytes { appendField($0) }
-            case .customerNumber: text(event.customerNumber)
-            case .connectionID: text(event.connectionID)
-            case .name: text(event.name)
-            case .street: text(event.street)
-            case .houseNumber: text(event.houseNumber)
-            case .box: text(event.box)
-            case .postalCode: text(event.postalCode)
-            case .municipality: text(event.municipality)
-            case .nisCode: text(event.nisCode)
-            case .phone: text(event.phone)
-            case .email: text(event.email)
-            case .amountDue: cents(event.amountDueCents)
-            case .protectedCustomer: text(event.protectedCustomer.rawValue)
-            case .note: text(event.note)
+        try write { record in
+            for field in EventField.allCases {
+                switch field {
+                case .sourceEventID: record.text(event.sourceEventID)
+                case .type: record.text(event.type.rawValue)
+                case .eventDate: event.eventDate.withISOBytes { record.field($0) }
+                case .customerNumber: record.text(event.customerNumber)
+                case .connectionID: record.text(event.connectionID)
+                case .name: record.text(event.name)
+                case .street: record.text(event.street)
+                case .houseNumber: record.text(event.houseNumber)
+                case .box: record.text(event.box)
+                case .postalCode: record.text(event.postalCode)
+                case .municipality: record.text(event.municipality)
+                case .nisCode: record.text(event.nisCode)
+                case .phone: record.text(event.phone)
+                case .email: record.text(event.email)
+                case .amountDue:
+                    if let cents = event.amountDueCents { Event.withEuroText(cents) { record.field($0) } } else { record.field(nil) }
+                case .protectedCustomer: record.text(event.protectedCustomer.rawValue)
+                case .note: record.text(event.note)
+                }
             }
+            record.integer(line)
+            record.text(event.source)
         }
-        text(String(line))
-        text(event.source)
-        try endRecord(startingAt: start)
     }
 
-    private func text(_ value: String?) {
-        guard var value else {
-            buffer.append(0xFF)
-            buffer.append(0xFF)
-            return
-        }
-        value.withUTF8 { appendField($0) }
-    }
-
-    /// One field: its length (cut at 65,534 bytes), then its bytes.
-    private func appendField(_ bytes: UnsafeBufferPointer<UInt8>) {
-        let length = Swift.min(bytes.count, 0xFFFE)
-        buffer.append(UInt8(length & 0xFF))
-        buffer.append(UInt8(length >> 8))
-        buffer.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[0..<length]))
-    }
-
-    private func cents(_ cents: Int64?) {
-        text(cents.map(Event.euroText))
+    /// Writes one record into the buffer, moved out of the writer meanwhile: appending to a local
+    /// array needs no exclusivity check per append, as a class's stored property does.
+    private func write(_ body: (inout RecordBytes) -> Void) throws {
+        var record = RecordBytes()
+        swap(&record.buffer, &buffer)
+        record.begin()
+        body(&record)
+        record.end()
+        swap(&record.buffer, &buffer)
+        count += 1
+        if buffer.count >= SpoolWriter.bufferSize { try flush() }
     }
 
     /// Writes what is buffered and closes the file. It is not forced to disk: a spool lost to a
@@ -123,6 +90,57 @@ public final class SpoolWriter {
         guard !buffer.isEmpty else { return }
         try handle.write(contentsOf: buffer)
         buffer.removeAll(keepingCapacity: true)
+    }
+}
+
+/// One record being appended to a buffer: a length (filled in at the end), then its fields, each
+/// a little-endian 16-bit length (0xFFFF for an absent field) and its bytes.
+struct RecordBytes {
+    var buffer: [UInt8] = []
+    private var start = 0
+
+    /// Leaves room for the record's length.
+    mutating func begin() {
+        start = buffer.count
+        for _ in 0..<4 { buffer.append(0) }
+    }
+
+    /// Writes the record's length (without its four bytes).
+    mutating func end() {
+        let length = UInt32(buffer.count - start - 4)
+        for index in 0..<4 { buffer[start + index] = UInt8(truncatingIfNeeded: length >> (8 * index)) }
+    }
+
+    /// One field, cut at 65,534 bytes; nil for an absent one.
+    mutating func field(_ bytes: UnsafeBufferPointer<UInt8>?) {
+        guard let bytes else {
+            buffer.append(0xFF)
+            buffer.append(0xFF)
+            return
+        }
+        let length = Swift.min(bytes.count, 0xFFFE)
+        buffer.append(UInt8(length & 0xFF))
+        buffer.append(UInt8(length >> 8))
+        buffer.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[0..<length]))
+    }
+
+    mutating func text(_ value: String?) {
+        guard var value else { return field(nil) }
+        value.withUTF8 { field($0) }
+    }
+
+    /// A non-negative integer as its decimal digits.
+    mutating func integer(_ value: Int) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var position = digits.count
+            var rest = Swift.max(0, value)
+            repeat {
+                position -= 1
+                digits[position] = 0x30 + UInt8(rest % 10)
+                rest /= 10
+            } while rest > 0
+            field(UnsafeBufferPointer(rebasing: digits[position...]))
+        }
     }
 }
 

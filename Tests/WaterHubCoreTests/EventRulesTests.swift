@@ -38,6 +38,9 @@ import WaterHubTestSupport
         #expect(Event.euroText(123_456) == "1234.56")
         #expect(Event.euroText(5) == "0.05")
         #expect(Event.euroText(0) == "0.00")
+        for cents in [Int64(1), 9, 10, 99, 100, 101, 1_000, 123_405, 99_999_999_999_999_999] {
+            #expect(Event.euroText(cents) == "\(cents / 100)." + String(String(cents % 100 + 100).dropFirst()), "\(cents)")
+        }
     }
 
     @Test func townFilesAreNamedNISFirst() {
