@@ -471,7 +471,9 @@ struct EventWriter {
     /// Binds the record and runs one INSERT; returns whether a row was written.
     private func insert(_ record: SpoolRecord, using statement: Statement, version: Int, hash: ContentHash.Digest, household: Int64) throws -> Bool {
         let handle = statement.sqliteStatement
-        try SQLiteBinding.bytes(handle, 1, record.slice(EventField.allCases.count + 1), db)
+        // The record's fields are bound in place: the spool's buffer holds them until the insert
+        // has run, and every one is bound again for the next event.
+        try SQLiteBinding.borrowedBytes(handle, 1, record.slice(EventField.allCases.count + 1), db)
         try SQLiteBinding.check(sqlite3_bind_int64(handle, 2, Int64(version)), db)
         try SQLiteBinding.check(sqlite3_bind_int64(handle, 3, 1), db)
         try hash.withUnsafeBytes { raw in
@@ -488,7 +490,7 @@ struct EventWriter {
                     try SQLiteBinding.check(sqlite3_bind_null(handle, index), db)
                 }
             } else {
-                try SQLiteBinding.bytes(handle, index, record.field(field), db)
+                try SQLiteBinding.borrowedBytes(handle, index, record.field(field), db)
             }
         }
         return try SQLiteBinding.run(handle, db)
@@ -528,6 +530,20 @@ enum SQLiteBinding {
         }
         try check(base.withMemoryRebound(to: CChar.self, capacity: bytes.count) {
             sqlite3_bind_text(handle, index, $0, Int32(bytes.count), transient)
+        }, db)
+    }
+
+    /// Binds bytes that SQLite reads in place (SQLITE_STATIC), without copying them: only for
+    /// bytes that stay valid and unchanged until the statement has run, and only on a statement
+    /// whose every such parameter is bound again before it runs again (its old pointers stay
+    /// bound after a reset, unread).
+    static func borrowedBytes(_ handle: SQLiteStatement, _ index: Int32, _ bytes: UnsafeBufferPointer<UInt8>?, _ db: Database) throws {
+        guard let bytes, let base = bytes.baseAddress else {
+            try check(sqlite3_bind_null(handle, index), db)
+            return
+        }
+        try check(base.withMemoryRebound(to: CChar.self, capacity: bytes.count) {
+            sqlite3_bind_text(handle, index, $0, Int32(bytes.count), nil)
         }, db)
     }
 
