@@ -76,6 +76,27 @@ struct ChunkedBytes<Source: ByteSource> {
         }
     }
 
+    /// Where the record starting at `index` ends (after its LF, CRLF or lone CR), when that line
+    /// end is within the bytes read so far and no quote comes before it; else nil.
+    @inline(__always)
+    func plainRecordEnd(from index: Int, quote: UInt8?) -> Int? {
+        let quote = quote ?? 0x0A
+        return buffer.withUnsafeBufferPointer { bytes -> Int? in
+            var position = index
+            while position < end {
+                let byte = bytes[position]
+                if byte == 0x0A { return position + 1 }
+                if byte == 0x0D {
+                    guard position + 1 < end else { return nil }
+                    return bytes[position + 1] == 0x0A ? position + 2 : position + 1
+                }
+                if byte == quote { return nil }
+                position += 1
+            }
+            return nil
+        }
+    }
+
     /// At a quote inside a quoted field: moves past it and returns true when it closes the field,
     /// or past the pair and returns false when it is doubled (an escaped quote).
     @inline(__always)

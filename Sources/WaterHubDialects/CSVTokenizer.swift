@@ -156,6 +156,12 @@ extension CSVTokenizer {
                 pending = pending.dropFirst()
                 continue
             }
+            // Most records hold no quote: they end at the next line end.
+            if let after = bytes.plainRecordEnd(from: index, quote: quote) {
+                index = after
+                nextLine += 1
+                continue
+            }
             var inQuotes = false
             var atFieldStart = true
             record: while true {

@@ -13,11 +13,15 @@ public final class SpoolWriter {
     /// How many records were written.
     public private(set) var count = 0
 
+    /// Creates (or empties) the file, readable by the hub's user only: it holds personal data.
     public init(path: String) throws {
-        guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
-            throw StorageError(.damagedFile, "cannot create spool file \(path)")
+        // open(2) itself: FileManager.createFile writes a temporary file and renames it, two file
+        // creations for each of the hundreds of spools of a batch.
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw StorageError(.damagedFile, "cannot create spool file \(path): \(String(cString: strerror(errno)))")
         }
-        self.handle = handle
+        self.handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
         self.path = path
         buffer.reserveCapacity(SpoolWriter.bufferSize + 4096)
     }

@@ -58,8 +58,30 @@ import WaterHubDialects
     @Test(arguments: [1, 2, 7, 1 << 16])
     func theTwoSidesOfEveryBoundaryReadAsTheWhole(chunkSize: Int) throws {
         let bytes = Array(text.utf8)
+        #expect(try records(bytes[...]).count == 7)
+        let starts = try checkEveryCut(bytes, chunkSize: chunkSize)
+        // Every record start is found (blank lines are records too); several targets at once agree.
+        #expect(starts.count == 8)
+        let all = try CSVTokenizer.recordBoundaries(in: InMemoryByteSource(bytes, chunkSize: chunkSize), delimiter: semicolon, quote: quote,
+                                                    at: Array(starts.dropFirst()))
+        #expect(all.map(\.offset) == Array(starts.dropFirst()))
+        // Inside the quoted line breaks no boundary is found: the cut after "two\n" goes on to the next record.
+        let insideQuotes = Array("\"x;1\";\"he said".utf8).count + 10
+        #expect(!starts.contains(insideQuotes))
+    }
+
+    /// Records without quotes (the scan's quick path), with every kind of line end.
+    @Test(arguments: [1, 2, 7, 1 << 16])
+    func recordsWithoutQuotesEndAtEveryKindOfLineEnd(chunkSize: Int) throws {
+        let bytes = Array("a;b\r\nc;d\re;f\n\ng;h\r\r\ni;j\r".utf8)
+        #expect(try records(bytes[...]).map { $0[0] } == ["1", "2", "3", "5", "7"])
+        #expect(try checkEveryCut(bytes, chunkSize: chunkSize).count == 7)
+    }
+
+    /// Cuts the input at every offset and checks both sides read apart give the whole; returns
+    /// the record starts found.
+    func checkEveryCut(_ bytes: [UInt8], chunkSize: Int) throws -> [Int] {
         let whole = try records(bytes[...])
-        #expect(whole.count == 7)
         var starts: [Int] = []
         for target in 0...bytes.count {
             let found = try CSVTokenizer.recordBoundaries(in: InMemoryByteSource(bytes, chunkSize: chunkSize), delimiter: semicolon, quote: quote, at: [target])
@@ -72,13 +94,6 @@ import WaterHubDialects
             let joined = try records(bytes[..<boundary.offset]) + records(bytes[boundary.offset...], firstLine: boundary.line)
             #expect(joined == whole, "cut at \(target), boundary \(boundary)")
         }
-        // Every record start is found (blank lines are records too); several targets at once agree.
-        #expect(starts.count == 8)
-        let all = try CSVTokenizer.recordBoundaries(in: InMemoryByteSource(bytes, chunkSize: chunkSize), delimiter: semicolon, quote: quote,
-                                                    at: Array(starts.dropFirst()))
-        #expect(all.map(\.offset) == Array(starts.dropFirst()))
-        // Inside the quoted line breaks no boundary is found: the cut after "two\n" goes on to the next record.
-        let insideQuotes = Array("\"x;1\";\"he said".utf8).count + 10
-        #expect(!starts.contains(insideQuotes))
+        return starts
     }
 }
