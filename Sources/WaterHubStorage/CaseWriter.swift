@@ -19,15 +19,15 @@ struct CaseWriter {
     private var pending: [Int64: HouseholdCase] = [:]
     private var rebuild = Set<Int64>()
     private let capacity: Int
-    private let load: Statement
     private let upsert: Statement
-    private let currentEvents: Statement
-    private let delete: Statement
+    /// Prepared when first needed (see `stored`).
+    private var load: Statement?
 
     /// The columns of a case, in the order `householdCase(_:)` reads them.
     static let columns = ["household_id", "state", "opened_on", "last_event_on", "amount_due_cents", "protected_customer",
                           "event_count", "state_date", "state_seq", "amount_date", "amount_seq", "protected_date", "protected_seq"]
         + CaseColumns.steps
+    static let loadSQL = "SELECT \(columns.joined(separator: ", ")) FROM household_case WHERE household_id = ?"
     /// Where the step columns start in `columns` (0-based).
     static let firstStep = columns.count - CaseColumns.steps.count
 
@@ -35,15 +35,9 @@ struct CaseWriter {
         self.db = db
         self.capacity = capacity
         let columns = CaseWriter.columns
-        load = try db.cachedStatement(sql: "SELECT \(columns.joined(separator: ", ")) FROM household_case WHERE household_id = ?")
         upsert = try db.cachedStatement(sql: """
             INSERT INTO household_case (\(columns.joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))
             ON CONFLICT (household_id) DO UPDATE SET \(columns.dropFirst().map { "\($0) = excluded.\($0)" }.joined(separator: ", "))
-            """)
-        delete = try db.cachedStatement(sql: "DELETE FROM household_case WHERE household_id = ?")
-        currentEvents = try db.cachedStatement(sql: """
-            SELECT seq, source, source_event_id, type, event_date, amount_due_cents, protected_customer
-            FROM event WHERE household_id = ? AND is_current = 1
             """)
     }
 
@@ -72,8 +66,13 @@ struct CaseWriter {
     mutating func flush() throws {
         for (household, householdCase) in pending { try write(householdCase, household: household) }
         pending.removeAll(keepingCapacity: true)
+        // Prepared when first needed, like `stored`'s: a first load rebuilds nothing.
+        let currentEvents = rebuild.isEmpty ? nil : try db.cachedStatement(sql: """
+            SELECT seq, source, source_event_id, type, event_date, amount_due_cents, protected_customer
+            FROM event WHERE household_id = ? AND is_current = 1
+            """)
         for household in rebuild {
-            let rows = try Row.fetchAll(currentEvents, arguments: [household])
+            let rows = try Row.fetchAll(currentEvents!, arguments: [household])
             let events = rows.map { row in
                 (event: Event(source: row[1], sourceEventID: row[2], type: EventType(rawValue: row[3])!, eventDate: CalendarDate(iso: row[4] as String)!,
                               amountDueCents: row[5], protectedCustomer: ProtectedStatus(rawValue: row[6]) ?? .unknown), seq: row[0] as Int64)
@@ -81,7 +80,7 @@ struct CaseWriter {
             if let rebuilt = HouseholdCase(events: events) {
                 try write(rebuilt, household: household)
             } else {
-                try delete.execute(arguments: [household])
+                try db.cachedStatement(sql: "DELETE FROM household_case WHERE household_id = ?").execute(arguments: [household])
             }
         }
         rebuild.removeAll(keepingCapacity: true)
@@ -89,7 +88,9 @@ struct CaseWriter {
 
     /// The stored case of a household, read straight from the prepared statement's columns
     /// (a batch reads back every case it flushed before and meets again).
-    private func stored(_ household: Int64) throws -> HouseholdCase? {
+    private mutating func stored(_ household: Int64) throws -> HouseholdCase? {
+        let load = try self.load ?? db.cachedStatement(sql: CaseWriter.loadSQL)
+        self.load = load
         let handle = load.sqliteStatement
         defer { sqlite3_reset(handle) }
         try SQLiteBinding.check(sqlite3_bind_int64(handle, 1, household), db)

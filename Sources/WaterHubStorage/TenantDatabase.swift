@@ -392,41 +392,57 @@ struct EventWriter {
     private(set) var stored = 0
     private var households: [HouseholdKey: Int64] = [:]
     private var cases: CaseWriter
+    private let fileSHA256: String
+    private let recordedAt: String
     private let insertNew: Statement
-    private let insertVersion: Statement
-    private let findLatest: Statement
-    private let supersede: Statement
-    private let findHousehold: Statement
     private let insertHousehold: Statement
+    private var corrections: (findLatest: Statement, supersede: Statement, insertVersion: Statement)?
 
     /// The event columns bound from the spool, in spool (EventField) order.
     static let fieldColumns = ["source_event_id", "type", "event_date", "customer_number", "connection_id", "name", "street",
                                "house_number", "box", "postal_code", "municipality", "nis_code", "phone", "email",
                                "amount_due_cents", "protected_customer", "note"]
 
+    /// The columns of an event INSERT, and the SQL for a new event and for a new version.
+    static let insertColumns = ["source", "version", "is_current", "content_hash", "household_id", "batch_id", "file_sha256", "line",
+                                "recorded_at"] + fieldColumns
+    static let insertVersionSQL =
+        "INSERT INTO event (\(insertColumns.joined(separator: ", "))) VALUES (\(insertColumns.map { _ in "?" }.joined(separator: ", ")))"
+    static let insertNewSQL = insertVersionSQL + " ON CONFLICT (source, source_event_id, version) DO NOTHING"
+
     init(db: Database, batchID: Int64, fileSHA256: String, recordedAt: String, caseCacheCapacity: Int) throws {
         self.db = db
         self.batchID = batchID
-        let columns = ["source", "version", "is_current", "content_hash", "household_id", "batch_id", "file_sha256", "line", "recorded_at"]
-            + EventWriter.fieldColumns
-        let values = columns.map { _ in "?" }.joined(separator: ", ")
-        insertNew = try db.cachedStatement(sql: """
-            INSERT INTO event (\(columns.joined(separator: ", "))) VALUES (\(values))
-            ON CONFLICT (source, source_event_id, version) DO NOTHING
-            """)
-        insertVersion = try db.cachedStatement(sql: "INSERT INTO event (\(columns.joined(separator: ", "))) VALUES (\(values))")
-        findLatest = try db.cachedStatement(sql: "SELECT seq, version, content_hash, household_id FROM event WHERE source = ? AND source_event_id = ? ORDER BY version DESC LIMIT 1")
-        supersede = try db.cachedStatement(sql: "UPDATE event SET is_current = 0 WHERE seq = ?")
-        findHousehold = try db.cachedStatement(sql: "SELECT id FROM household WHERE source = ? AND kind = ? AND identifier = ?")
+        self.fileSHA256 = fileSHA256
+        self.recordedAt = recordedAt
+        // Only the statements every batch uses are prepared here; the ones for corrections and
+        // for households seen before are prepared when first needed (most towns of a first load
+        // never need them, and preparing costs as much as hundreds of inserts).
+        insertNew = try db.cachedStatement(sql: EventWriter.insertNewSQL)
         insertHousehold = try db.cachedStatement(sql: "INSERT INTO household (source, kind, identifier) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
         cases = try CaseWriter(db: db, capacity: caseCacheCapacity)
-        // The batch's constants are bound once; SQLite keeps bindings across resets.
-        for statement in [insertNew, insertVersion] {
-            let handle = statement.sqliteStatement
-            try SQLiteBinding.check(sqlite3_bind_int64(handle, 6, batchID), db)
-            try SQLiteBinding.text(handle, 7, fileSHA256, db)
-            try SQLiteBinding.text(handle, 9, recordedAt, db)
-        }
+        try bindBatchConstants(insertNew)
+    }
+
+    /// The statements of a correction, prepared at the batch's first one.
+    private mutating func correctionStatements() throws -> (findLatest: Statement, supersede: Statement, insertVersion: Statement) {
+        if let corrections { return corrections }
+        let prepared = (
+            findLatest: try db.cachedStatement(
+                sql: "SELECT seq, version, content_hash, household_id FROM event WHERE source = ? AND source_event_id = ? ORDER BY version DESC LIMIT 1"),
+            supersede: try db.cachedStatement(sql: "UPDATE event SET is_current = 0 WHERE seq = ?"),
+            insertVersion: try db.cachedStatement(sql: EventWriter.insertVersionSQL))
+        try bindBatchConstants(prepared.insertVersion)
+        corrections = prepared
+        return prepared
+    }
+
+    /// The batch's constants, bound once per statement; SQLite keeps bindings across resets.
+    private func bindBatchConstants(_ statement: Statement) throws {
+        let handle = statement.sqliteStatement
+        try SQLiteBinding.check(sqlite3_bind_int64(handle, 6, batchID), db)
+        try SQLiteBinding.text(handle, 7, fileSHA256, db)
+        try SQLiteBinding.text(handle, 9, recordedAt, db)
     }
 
     /// Writes the cases still held in memory.
@@ -448,12 +464,13 @@ struct EventWriter {
             // The company sent this id before: the same content changes nothing; other content
             // is a correction, a new version that may change any step (or the household).
             let source = record.source, id = record.string(.sourceEventID) ?? ""
-            guard let latest = try Row.fetchOne(findLatest, arguments: [source, id]) else {
+            let statements = try correctionStatements()
+            guard let latest = try Row.fetchOne(statements.findLatest, arguments: [source, id]) else {
                 throw StorageError(.inconsistent, "event \(id) of \(source) conflicts but cannot be found")
             }
             if hash.matches(latest[2] as Data) { return }
-            try supersede.execute(arguments: [latest[0] as Int64])
-            _ = try insert(record, using: insertVersion, version: (latest[1] as Int) + 1, hash: hash, household: householdID)
+            try statements.supersede.execute(arguments: [latest[0] as Int64])
+            _ = try insert(record, using: statements.insertVersion, version: (latest[1] as Int) + 1, hash: hash, household: householdID)
             stored += 1
             try cases.recompute(household: householdID)
             let previous: Int64 = latest[3]
@@ -510,6 +527,7 @@ struct EventWriter {
             households[key] = id
             return (id, true)
         }
+        let findHousehold = try db.cachedStatement(sql: "SELECT id FROM household WHERE source = ? AND kind = ? AND identifier = ?")
         guard let existing = try Int64.fetchOne(findHousehold, arguments: [key.source, key.kind.rawValue, key.identifier]) else {
             throw StorageError(.inconsistent, "household of \(key.source) conflicts but cannot be found")
         }
