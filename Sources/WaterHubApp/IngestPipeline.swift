@@ -450,7 +450,7 @@ extension Hub {
         }
     }
 
-    /// Applies routed batches to each town that does not have them yet, two towns at a time
+    /// Applies routed batches to each town that does not have them yet, `applyConcurrency` towns at a time
     /// (they are separate files), one transaction per town and batch; marks them applied in the
     /// ledger in groups.
     private func applyConcurrently(_ batches: [(id: Int64, sha256: String)]) async throws {
@@ -515,8 +515,10 @@ extension Hub {
         try mark()
     }
 
-    /// How many town files a batch is applied to at the same time.
-    static let applyConcurrency = 2
+    /// How many town files a batch is applied to at the same time: one more than the cores, so
+    /// that a town waiting for its file to reach the disk leaves no core idle (each takes a few
+    /// MB of page cache; at most 8).
+    static let applyConcurrency = min(ProcessInfo.processInfo.activeProcessorCount + 1, 8)
 
     /// Routes a batch's archived file again into fresh spools, and checks that every town gets
     /// exactly the events the ledger recorded when it was first routed.
