@@ -45,6 +45,9 @@ public struct FeedDecoder<Source: ByteSource> {
     private enum Reader {
         case csv(CSVTokenizer<Source>, columnIndex: [Int?], headerCount: Int?)
         case json(JSONRecordReader<Source>)
+        /// While `next()` reads with the reader taken out: the enum must not hold a second
+        /// reference to its buffers, or every change to them would copy them first.
+        case taken
     }
 
     public let dialect: Dialect
@@ -138,6 +141,7 @@ public struct FeedDecoder<Source: ByteSource> {
         switch reader {
         case .csv(let tokenizer, _, _): tokenizer.rawRecord
         case .json(let reader): reader.rawRecord
+        case .taken: []
         }
     }
 
@@ -145,10 +149,11 @@ public struct FeedDecoder<Source: ByteSource> {
     public mutating func next() throws -> DecodedRow? {
         switch reader {
         case .csv(var tokenizer, let columnIndex, let headerCount):
-            let row = try nextCSV(&tokenizer, columnIndex: columnIndex, headerCount: headerCount)
-            reader = .csv(tokenizer, columnIndex: columnIndex, headerCount: headerCount)
-            return row
+            reader = .taken
+            defer { reader = .csv(tokenizer, columnIndex: columnIndex, headerCount: headerCount) }
+            return try nextCSV(&tokenizer, columnIndex: columnIndex, headerCount: headerCount)
         case .json(var jsonReader):
+            reader = .taken
             defer { reader = .json(jsonReader) }
             do {
                 guard try jsonReader.next() else { return nil }
@@ -159,6 +164,8 @@ public struct FeedDecoder<Source: ByteSource> {
                 return DecodedRow(line: jsonReader.line, result: .failure(RowProblem(.malformedRow, field: nil, "not a JSON object: \(malformation)")))
             }
             return DecodedRow(line: jsonReader.line, result: mapJSON(jsonReader.record))
+        case .taken:
+            preconditionFailure("FeedDecoder.next() called while it reads")
         }
     }
 
