@@ -56,9 +56,16 @@ extension TenantDatabase {
             // only the hidden file, which is removed and built again.
             try db.execute(sql: "PRAGMA journal_mode = MEMORY")
             try db.execute(sql: "PRAGMA synchronous = OFF")
-            let results = try withApplyCache(db) {
-                try batches.map { batch in
-                    try apply(batch, in: db, nisCode: tenant.nisCode, caseCacheCapacity: caseCacheCapacity, recordedAt: recordedAt)
+            // The batches in one transaction, each in a savepoint of it: nobody sees the file before
+            // it is complete, and a failing batch discards it whole anyway, so the pages are
+            // written once at the end instead of once per batch.
+            var results: [ApplyResult] = []
+            try withApplyCache(db) {
+                try db.inTransaction {
+                    results = try batches.map { batch in
+                        try apply(batch, in: db, nisCode: tenant.nisCode, caseCacheCapacity: caseCacheCapacity, recordedAt: recordedAt, nested: true)
+                    }
+                    return .commit
                 }
             }
             _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")

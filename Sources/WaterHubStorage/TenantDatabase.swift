@@ -287,10 +287,12 @@ public final class TenantDatabase: Sendable {
         }
     }
 
-    /// Applies one batch from its spool file in a transaction of its own.
-    static func apply(_ batch: SpooledBatch, in db: Database, nisCode: String, caseCacheCapacity: Int, recordedAt: Date) throws -> ApplyResult {
+    /// Applies one batch from its spool file in a transaction of its own, or, with `nested`,
+    /// in a savepoint of the caller's transaction.
+    static func apply(_ batch: SpooledBatch, in db: Database, nisCode: String, caseCacheCapacity: Int, recordedAt: Date,
+                      nested: Bool = false) throws -> ApplyResult {
         var result: ApplyResult?
-        try db.inTransaction {
+        let body = {
             var reader = try SpoolReader(path: batch.spool)
             result = try apply(in: db, nisCode: nisCode, caseCacheCapacity: caseCacheCapacity, batchID: batch.batchID,
                                fileSHA256: batch.fileSHA256, expectedCount: batch.expectedCount, recordedAt: recordedAt) { writer in
@@ -300,8 +302,9 @@ public final class TenantDatabase: Sendable {
                 if reader.damaged { throw StorageError(.damagedFile, "the spool \(batch.spool) is cut short") }
                 return count
             }
-            return .commit
+            return Database.TransactionCompletion.commit
         }
+        if nested { try db.inSavepoint(body) } else { try db.inTransaction(nil, body) }
         return result!
     }
 
