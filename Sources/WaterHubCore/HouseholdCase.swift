@@ -104,10 +104,17 @@ public struct HouseholdCase: Sendable, Hashable {
 
     /// The case built from all of a household's current events, in any order.
     public init?(events: some Sequence<(event: Event, seq: Int64)>) {
-        let sorted = events.sorted { EventOrder(date: $0.event.eventDate, seq: $0.seq) < EventOrder(date: $1.event.eventDate, seq: $1.seq) }
+        self.init(steps: events.map { CaseStep($0.event, seq: $0.seq) })
+    }
+
+    /// The case built from the parts a case uses of all of a household's current events, in any order.
+    public init?(steps: [CaseStep]) {
+        let sorted = steps.sorted { EventOrder(date: $0.date, seq: $0.seq) < EventOrder(date: $1.date, seq: $1.seq) }
         guard let first = sorted.first else { return nil }
-        self.init(first: first.event, seq: first.seq)
-        for (event, seq) in sorted.dropFirst() { fold(event, seq: seq) }
+        self.init(type: first.type, date: first.date, amountDueCents: first.amountDueCents, protected: first.protected, seq: first.seq)
+        for step in sorted.dropFirst() {
+            fold(type: step.type, date: step.date, amountDueCents: step.amountDueCents, protected: step.protected, seq: step.seq)
+        }
     }
 
     /// Adds a later-arriving event. The state follows the event with the latest date (ties go to
@@ -150,6 +157,28 @@ public struct HouseholdCase: Sendable, Hashable {
         hasher.combine(state)
         hasher.combine(lastEventOn)
         hasher.combine(eventCount)
+    }
+}
+
+/// What a case takes from one event: its step, date, amount and protected status, and its
+/// arrival (the town's sequence number).
+public struct CaseStep: Sendable, Hashable {
+    public var type: EventType
+    public var date: CalendarDate
+    public var amountDueCents: Int64?
+    public var protected: ProtectedStatus
+    public var seq: Int64
+
+    public init(type: EventType, date: CalendarDate, amountDueCents: Int64?, protected: ProtectedStatus, seq: Int64) {
+        self.type = type
+        self.date = date
+        self.amountDueCents = amountDueCents
+        self.protected = protected
+        self.seq = seq
+    }
+
+    public init(_ event: Event, seq: Int64) {
+        self.init(type: event.type, date: event.eventDate, amountDueCents: event.amountDueCents, protected: event.protectedCustomer, seq: seq)
     }
 }
 

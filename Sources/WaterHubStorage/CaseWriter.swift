@@ -45,8 +45,12 @@ struct CaseWriter {
     /// stored case to look up).
     mutating func add(type: EventType, date: CalendarDate, amountDueCents: Int64?, protected: ProtectedStatus, seq: Int64,
                       household: Int64, isNew: Bool) throws {
-        if rebuild.contains(household) { return }
-        if var existing = try pending[household] ?? (isNew ? nil : stored(household)) {
+        if !rebuild.isEmpty && rebuild.contains(household) { return }
+        if let index = pending.index(forKey: household) {
+            // In place: a copy taken out of the dictionary would share its step dates with the
+            // one left in it, and copy them to change them.
+            pending.values[index].fold(type: type, date: date, amountDueCents: amountDueCents, protected: protected, seq: seq)
+        } else if !isNew, var existing = try stored(household) {
             existing.fold(type: type, date: date, amountDueCents: amountDueCents, protected: protected, seq: seq)
             pending[household] = existing
         } else {
@@ -68,22 +72,43 @@ struct CaseWriter {
         pending.removeAll(keepingCapacity: true)
         // Prepared when first needed, like `stored`'s: a first load rebuilds nothing.
         let currentEvents = rebuild.isEmpty ? nil : try db.cachedStatement(sql: """
-            SELECT seq, source, source_event_id, type, event_date, amount_due_cents, protected_customer
+            SELECT type, event_date, amount_due_cents, protected_customer, seq
             FROM event WHERE household_id = ? AND is_current = 1
             """)
         for household in rebuild {
-            let rows = try Row.fetchAll(currentEvents!, arguments: [household])
-            let events = rows.map { row in
-                (event: Event(source: row[1], sourceEventID: row[2], type: EventType(rawValue: row[3])!, eventDate: CalendarDate(iso: row[4] as String)!,
-                              amountDueCents: row[5], protectedCustomer: ProtectedStatus(rawValue: row[6]) ?? .unknown), seq: row[0] as Int64)
-            }
-            if let rebuilt = HouseholdCase(events: events) {
+            if let rebuilt = HouseholdCase(steps: try currentSteps(currentEvents!, household: household)) {
                 try write(rebuilt, household: household)
             } else {
                 try db.cachedStatement(sql: "DELETE FROM household_case WHERE household_id = ?").execute(arguments: [household])
             }
         }
         rebuild.removeAll(keepingCapacity: true)
+    }
+
+    /// What the case takes from each of a household's current events, read straight from the
+    /// statement's columns (a correction rebuilds its household's case from them).
+    private func currentSteps(_ statement: Statement, household: Int64) throws -> [CaseStep] {
+        let handle = statement.sqliteStatement
+        defer { sqlite3_reset(handle) }
+        try SQLiteBinding.check(sqlite3_bind_int64(handle, 1, household), db)
+        func text(_ column: Int32) -> String? { sqlite3_column_text(handle, column).map { String(cString: $0) } }
+        var steps: [CaseStep] = []
+        while true {
+            switch sqlite3_step(handle) {
+            case SQLITE_ROW:
+                guard let type = text(0).flatMap(EventType.init(rawValue:)), let date = text(1).flatMap({ CalendarDate(iso: $0) }) else {
+                    throw StorageError(.inconsistent, "an event of household \(household) has no valid type or date")
+                }
+                steps.append(CaseStep(type: type, date: date,
+                                      amountDueCents: sqlite3_column_type(handle, 2) == SQLITE_NULL ? nil : sqlite3_column_int64(handle, 2),
+                                      protected: text(3).flatMap(ProtectedStatus.init(rawValue:)) ?? .unknown,
+                                      seq: sqlite3_column_int64(handle, 4)))
+            case SQLITE_DONE:
+                return steps
+            case let code:
+                throw SQLiteBinding.error(code, db)
+            }
+        }
     }
 
     /// The stored case of a household, read straight from the prepared statement's columns
@@ -128,8 +153,11 @@ struct CaseWriter {
         try SQLiteBinding.integer(handle, 11, householdCase.amountOrder?.seq, db)
         try SQLiteBinding.date(handle, 12, householdCase.protectedOrder?.date, db)
         try SQLiteBinding.integer(handle, 13, householdCase.protectedOrder?.seq, db)
-        for (offset, type) in EventType.allCases.enumerated() {
-            try SQLiteBinding.date(handle, Int32(CaseWriter.firstStep + 1 + offset), householdCase.stepDates[type], db)
+        // The steps the household went through, then none for the others (no lookup per step).
+        let steps = EventType.allCases
+        for offset in steps.indices { try SQLiteBinding.check(sqlite3_bind_null(handle, Int32(CaseWriter.firstStep + 1 + offset)), db) }
+        for (type, date) in householdCase.stepDates {
+            try SQLiteBinding.date(handle, Int32(CaseWriter.firstStep + 1 + steps.firstIndex(of: type)!), date, db)
         }
         try SQLiteBinding.run(handle, db)
     }
