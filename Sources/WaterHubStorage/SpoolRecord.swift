@@ -24,7 +24,13 @@ struct SpoolRecord {
     var source: String { slice(EventField.allCases.count + 1).map { String(decoding: $0, as: UTF8.self) } ?? "" }
     var line: Int { slice(EventField.allCases.count).map { SpoolRecord.integer($0) } ?? 0 }
 
-    var type: EventType? { string(.type).flatMap(EventType.init(rawValue:)) }
+    /// The event type, matched on the field's bytes (no string made for it).
+    var type: EventType? {
+        guard let bytes = field(.type) else { return nil }
+        return SpoolRecord.typeCodes.first { $0.code.elementsEqual(bytes) }?.type
+    }
+
+    private static let typeCodes = EventType.allCases.map { (code: Array($0.rawValue.utf8), type: $0) }
 
     var eventDate: CalendarDate? {
         guard let bytes = field(.eventDate), bytes.count == 10 else { return nil }

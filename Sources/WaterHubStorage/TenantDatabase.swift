@@ -462,7 +462,7 @@ struct EventWriter {
         let hash = ContentHash.of(record)
         let seq: Int64
         if try insert(record, using: insertNew, version: 1, hash: hash, household: householdID) {
-            seq = db.lastInsertedRowID
+            seq = sqlite3_last_insert_rowid(db.sqliteConnection)
         } else {
             // The company sent this id before: the same content changes nothing; other content
             // is a correction, a new version that may change any step (or the household).
@@ -526,7 +526,7 @@ struct EventWriter {
         try SQLiteBinding.text(handle, 2, key.kind.rawValue, db)
         try SQLiteBinding.text(handle, 3, key.identifier, db)
         if try SQLiteBinding.run(handle, db) {
-            let id = db.lastInsertedRowID
+            let id = sqlite3_last_insert_rowid(db.sqliteConnection)
             households[key] = id
             return (id, true)
         }
