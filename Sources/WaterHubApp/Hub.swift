@@ -29,11 +29,15 @@ public final class Hub: Sendable {
     /// from what size a file is split (see `routeInParts`; tests split small files).
     public let routingParts: Int
     public let routingPartMinimumBytes: Int
+    /// How many new files of one drop-folder run are routed before they are applied together:
+    /// their spools wait on disk meanwhile, so a replay of a long archive goes in groups.
+    public let filesAppliedTogether: Int
 
     /// Opens (creating when missing) the data directory, the ledger and the town registry.
     public init(configuration: HubConfiguration, dataDirectory: String? = nil, logger: Logger = Logger(label: "waterhub"),
                 now: @escaping @Sendable () -> Date = { Date() }, retryBaseDelay: Duration = .seconds(2),
-                routingParts: Int = min(ProcessInfo.processInfo.activeProcessorCount, 4), routingPartMinimumBytes: Int = 8 << 20) throws {
+                routingParts: Int = min(ProcessInfo.processInfo.activeProcessorCount, 4), routingPartMinimumBytes: Int = 8 << 20,
+                filesAppliedTogether: Int = 8) throws {
         self.configuration = configuration
         directory = DataDirectory(root: dataDirectory ?? configuration.dataDirectory)
         try directory.create()
@@ -48,6 +52,7 @@ public final class Hub: Sendable {
         self.retryBaseDelay = retryBaseDelay
         self.routingParts = routingParts
         self.routingPartMinimumBytes = routingPartMinimumBytes
+        self.filesAppliedTogether = max(1, filesAppliedTogether)
         try ledger.noteSources(configuration.sources.map(\.id), at: now())
     }
 

@@ -86,11 +86,17 @@ extension Hub {
         // a minute); the hash decides which ones are new, whatever their names.
         do {
             let files = try DropFolder(pattern: source.url).files(modifiedBefore: now().addingTimeInterval(-60))
+            var reports: [SourceReport] = []
             var steps: [IngestStep] = []
             for file in files {
-                steps.append(await fetchAndRoute(source, url: file.url, conditional: false))
+                let step = await fetchAndRoute(source, url: file.url, conditional: false)
+                steps.append(step)
+                if steps.count(where: { if case .routed = $0 { true } else { false } }) == filesAppliedTogether {
+                    reports += await applyRouted(steps, source: source)
+                    steps = []
+                }
             }
-            return await applyRouted(steps, source: source)
+            return reports + (await applyRouted(steps, source: source))
         } catch {
             return [failure(source, url: source.url, started: now(), message: error.description, logger: logger)]
         }

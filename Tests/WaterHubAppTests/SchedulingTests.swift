@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import HTTPTypes
 import HummingbirdTesting
 import Logging
@@ -162,6 +163,38 @@ final class TestClock: Sendable {
         #expect(antwerp.map { "\($0.event.sourceEventID) v\($0.version) \($0.isCurrent) \($0.event.amountDueCents ?? -1)" }
                 == ["A1 v1 false 1000", "A3 v1 true 1000", "A1 v2 true 2500"])
         #expect(try await together.verify().problems.isEmpty)
+    }
+
+    /// A long replay goes in groups: with two files applied together, the third file is fetched
+    /// only after the first two were applied (their spools wait on disk meanwhile).
+    @Test func aLongReplayIsAppliedInGroups() async throws {
+        let directory = TemporaryDirectory("drop-groups")
+        let old = Date().addingTimeInterval(-3600)
+        for week in 1...3 {
+            var feed = CanonicalFeed()
+            feed.add("W\(week)", customer: "C\(week)")
+            let path = directory.write("drop/week\(week).csv", Data(feed.bytes))
+            try FileManager.default.setAttributes([.modificationDate: old], ofItemAtPath: path)
+        }
+        // A clock that moves one second at every reading: the ledger's times give the order.
+        let ticks = Mutex(0)
+        let start = Date()
+        var configuration = try ConfigurationLoader.load(directory: Repository.config)
+        configuration.sources = [canonicalSource(url: "file://\(directory.path)/drop/week*.csv")]
+        let hub = try Hub(configuration: configuration, dataDirectory: directory.path, logger: quietLogger,
+                          now: { start.addingTimeInterval(Double(ticks.withLock { $0 += 1; return $0 })) },
+                          retryBaseDelay: .milliseconds(5), filesAppliedTogether: 2)
+        #expect(try await hub.fetchAll().allSatisfy(\.ingested))
+        let ledger = try DatabaseQueue(path: hub.directory.ledger)
+        let (fetched, applied) = try await ledger.read { db in
+            (try String.fetchAll(db, sql: "SELECT started_at FROM fetch ORDER BY id"),
+             try String.fetchAll(db, sql: "SELECT max(applied_at) FROM batch_tenant GROUP BY batch_id ORDER BY batch_id"))
+        }
+        try ledger.close()
+        #expect(fetched.count == 3 && applied.count == 3)
+        #expect(applied[0] > fetched[1], "the first two files are applied together, after the second was fetched")
+        #expect(applied[1] < fetched[2], "and before the third is fetched")
+        #expect(applied[2] > fetched[2])
     }
 
     @Test(arguments: [
