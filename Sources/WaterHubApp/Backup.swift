@@ -40,7 +40,7 @@ extension Hub {
             try ledger.backup(to: "\(destination)/Tenants/hub.sqlite")
             try add("Tenants/hub.sqlite")
             for tenant in configuration.tenants where fileManager.fileExists(atPath: directory.tenantFile(tenant)) {
-                guard let database = try await registry.databaseForOnePass(tenant.nisCode) else { continue }
+                let database = try await registry.databaseForOnePass(tenant)
                 let relative = "Tenants/\(tenant.fileStem).sqlite"
                 try database.backup(to: "\(destination)/\(relative)")
                 try add(relative)

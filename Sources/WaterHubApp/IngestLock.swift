@@ -8,7 +8,7 @@ extension Hub {
     /// `waterhub fetch`, `waterhub backup` and a running `waterhub serve` share one data
     /// directory; an exclusive `flock` on `Tenants/ingest.lock` makes them take turns (a second
     /// process waits), and the kernel releases it when a process dies, even by SIGKILL. Staging
-    /// files left by a killed process are removed once the lock is held.
+    /// files and half-built town files left by a killed process are removed once the lock is held.
     @discardableResult
     public func withIngestLock<T>(_ body: () async throws -> T) async throws -> T {
         let descriptor = Foundation.open(directory.tenants + "/ingest.lock", O_RDWR | O_CREAT, 0o600)
@@ -22,6 +22,7 @@ extension Hub {
         }
         defer { flock(descriptor, LOCK_UN) }
         removeStagingLeftovers()
+        TenantDatabase.removeUnfinishedNewFiles(in: directory.tenants)
         return try await body()
     }
 

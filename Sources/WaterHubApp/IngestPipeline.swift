@@ -470,15 +470,13 @@ extension Hub {
             }
         }
         let recordedAt = now()
-        TenantDatabase.removeUnfinishedNewFiles(in: directory.tenants)
+        // Towns applied, per batch, not yet marked in the ledger.
         var applied: [Int64: [String]] = [:]
-        var unmarked = 0
         func mark() throws {
             for (batchID, towns) in applied.sorted(by: { $0.key < $1.key }) {
                 try ledger.markApplied(batchID: batchID, tenants: towns, at: now())
             }
             applied.removeAll()
-            unmarked = 0
         }
         try await withThrowingTaskGroup(of: (String, [Int64]).self) { group in
             var queue = perTown.sorted { $0.key < $1.key }.makeIterator()
@@ -493,10 +491,8 @@ extension Hub {
                     if let built = try await TenantDatabase.applyToNewFile(tenant: tenant, path: self.directory.tenantFile(tenant), batches: spooled,
                                                                             recordedAt: recordedAt) {
                         results = built
-                    } else if let database = try await self.registry.databaseForOnePass(nisCode) {
-                        results = try await database.apply(spooled, recordedAt: recordedAt)
                     } else {
-                        return (nisCode, [])
+                        results = try await self.registry.databaseForOnePass(tenant).apply(spooled, recordedAt: recordedAt)
                     }
                     for (batch, result) in zip(spooled, results) {
                         self.logger.debug("applied", metadata: ["tenant": "\(nisCode)", "batch": "\(batch.batchID)", "stored": "\(result.stored)",
@@ -508,8 +504,7 @@ extension Hub {
             for _ in 0..<Hub.applyConcurrency { startNext() }
             while let (nisCode, batchIDs) = try await group.next() {
                 for batchID in batchIDs { applied[batchID, default: []].append(nisCode) }
-                unmarked += batchIDs.count
-                if unmarked >= 32 {
+                if applied.values.reduce(0, { $0 + $1.count }) >= 32 {
                     try mark()
                     // Each town's database is closed after its batches; give what it used back to
                     // the system rather than leave it in the allocator's per-thread arenas.

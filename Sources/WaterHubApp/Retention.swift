@@ -22,7 +22,7 @@ extension Hub {
         var report = RetentionReport()
         let cutoff = today.adding(months: -configuration.closedCaseRetentionMonths)
         for tenant in configuration.tenants where FileManager.default.fileExists(atPath: directory.tenantFile(tenant)) {
-            guard let database = try await registry.databaseForOnePass(tenant.nisCode) else { continue }
+            let database = try await registry.databaseForOnePass(tenant)
             let counts = try database.purgeClosedCases(lastEventBefore: cutoff, at: now())
             if !counts.logEmptied {
                 logger.warning("the write-ahead log of a town file could not be emptied (a reader was busy): it may still hold purged values until the next retention pass or erasure in that town empties it", metadata: ["tenant": "\(tenant.nisCode)"])

@@ -30,8 +30,8 @@ extension Hub {
         let startedAt = now()
         var towns: [TownObservations] = []
         for tenant in configuration.tenants {
-            if FileManager.default.fileExists(atPath: directory.tenantFile(tenant)), let database = try await registry.databaseForOnePass(tenant.nisCode) {
-                towns.append(try await database.statisticsObservations())
+            if FileManager.default.fileExists(atPath: directory.tenantFile(tenant)) {
+                towns.append(try await registry.databaseForOnePass(tenant).statisticsObservations())
             } else {
                 towns.append(TownObservations(tenant: tenant))
             }

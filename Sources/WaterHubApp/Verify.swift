@@ -37,7 +37,7 @@ extension Hub {
                 if !routed.isEmpty { problem(path, "the file is missing, but the ledger routed \(routed.count) batch(es) to \(tenant.nisCode)") }
                 continue
             }
-            guard let database = try await registry.databaseForOnePass(tenant.nisCode) else { continue }
+            let database = try await registry.databaseForOnePass(tenant)
             report.townFiles += 1
             for line in try database.integrityProblems() { problem(path, "integrity check: \(line)") }
             let applied = try ledger.appliedEvents(tenant: tenant.nisCode)

@@ -84,22 +84,22 @@ public struct HouseholdCase: Sendable, Hashable {
 
     /// A case from its first event.
     public init(first event: Event, seq: Int64) {
-        self.init(type: event.type, date: event.eventDate, amountDueCents: event.amountDueCents, protected: event.protectedCustomer, seq: seq)
+        self.init(first: CaseStep(event, seq: seq))
     }
 
     /// A case from its first event, given by the parts a case uses.
-    public init(type: EventType, date: CalendarDate, amountDueCents: Int64?, protected: ProtectedStatus, seq: Int64) {
-        state = CaseState(after: type)
-        stepDates = [type: date]
-        openedOn = date
-        lastEventOn = date
-        self.amountDueCents = amountDueCents
-        protectedCustomer = protected
+    public init(first step: CaseStep) {
+        state = CaseState(after: step.type)
+        stepDates = [step.type: step.date]
+        openedOn = step.date
+        lastEventOn = step.date
+        amountDueCents = step.amountDueCents
+        protectedCustomer = step.protected
         eventCount = 1
-        let order = EventOrder(date: date, seq: seq)
+        let order = EventOrder(date: step.date, seq: step.seq)
         stateOrder = order
-        amountOrder = amountDueCents == nil ? nil : order
-        protectedOrder = protected == .unknown ? nil : order
+        amountOrder = step.amountDueCents == nil ? nil : order
+        protectedOrder = step.protected == .unknown ? nil : order
     }
 
     /// The case built from all of a household's current events, in any order.
@@ -111,35 +111,33 @@ public struct HouseholdCase: Sendable, Hashable {
     public init?(steps: [CaseStep]) {
         let sorted = steps.sorted { EventOrder(date: $0.date, seq: $0.seq) < EventOrder(date: $1.date, seq: $1.seq) }
         guard let first = sorted.first else { return nil }
-        self.init(type: first.type, date: first.date, amountDueCents: first.amountDueCents, protected: first.protected, seq: first.seq)
-        for step in sorted.dropFirst() {
-            fold(type: step.type, date: step.date, amountDueCents: step.amountDueCents, protected: step.protected, seq: step.seq)
-        }
+        self.init(first: first)
+        for step in sorted.dropFirst() { fold(step) }
     }
 
     /// Adds a later-arriving event. The state follows the event with the latest date (ties go to
     /// the one that arrived last), so a late-reported old step does not undo a newer one.
     public mutating func fold(_ event: Event, seq: Int64) {
-        fold(type: event.type, date: event.eventDate, amountDueCents: event.amountDueCents, protected: event.protectedCustomer, seq: seq)
+        fold(CaseStep(event, seq: seq))
     }
 
     /// Adds a later-arriving event, given by the parts a case uses.
-    public mutating func fold(type: EventType, date: CalendarDate, amountDueCents amount: Int64?, protected: ProtectedStatus, seq: Int64) {
+    public mutating func fold(_ step: CaseStep) {
         eventCount += 1
-        stepDates[type] = max(stepDates[type] ?? date, date)
-        openedOn = min(openedOn, date)
-        let order = EventOrder(date: date, seq: seq)
+        stepDates[step.type] = max(stepDates[step.type] ?? step.date, step.date)
+        openedOn = min(openedOn, step.date)
+        let order = EventOrder(date: step.date, seq: step.seq)
         if order >= stateOrder {
-            state = CaseState(after: type)
+            state = CaseState(after: step.type)
             stateOrder = order
-            lastEventOn = date
+            lastEventOn = step.date
         }
-        if let amount, amountOrder.map({ order >= $0 }) ?? true {
+        if let amount = step.amountDueCents, amountOrder.map({ order >= $0 }) ?? true {
             amountDueCents = amount
             amountOrder = order
         }
-        if protected != .unknown, protectedOrder.map({ order >= $0 }) ?? true {
-            protectedCustomer = protected
+        if step.protected != .unknown, protectedOrder.map({ order >= $0 }) ?? true {
+            protectedCustomer = step.protected
             protectedOrder = order
         }
     }

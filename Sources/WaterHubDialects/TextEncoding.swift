@@ -21,23 +21,14 @@ public enum TextEncoding: String, Sendable, Hashable, CaseIterable {
             return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: bytes.count * 3) { utf8 -> String? in
                 var count = 0
                 for byte in bytes {
-                    var value = UInt32(byte)
+                    var scalar = Unicode.Scalar(byte)
                     if self == .windows1252, byte >= 0x80, byte < 0xA0 {
-                        value = TextEncoding.windows1252High[Int(byte - 0x80)]
-                        guard value != 0 else { return nil }
+                        guard let high = Unicode.Scalar(TextEncoding.windows1252High[Int(byte - 0x80)]), high.value != 0 else { return nil }
+                        scalar = high
                     }
-                    if value < 0x80 {
-                        utf8[count] = UInt8(value)
+                    UTF8.encode(scalar) { unit in
+                        utf8[count] = unit
                         count += 1
-                    } else if value < 0x800 {
-                        utf8[count] = UInt8(0xC0 | (value >> 6))
-                        utf8[count + 1] = UInt8(0x80 | (value & 0x3F))
-                        count += 2
-                    } else {
-                        utf8[count] = UInt8(0xE0 | (value >> 12))
-                        utf8[count + 1] = UInt8(0x80 | ((value >> 6) & 0x3F))
-                        utf8[count + 2] = UInt8(0x80 | (value & 0x3F))
-                        count += 3
                     }
                 }
                 return String(decoding: UnsafeBufferPointer(rebasing: utf8[..<count]), as: UTF8.self)

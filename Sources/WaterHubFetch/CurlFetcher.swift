@@ -324,18 +324,12 @@ private let curlWrite: waterhub_write_callback = { data, size, count, context in
     }
     let buffer = UnsafeRawBufferPointer(start: data, count: length)
     transfer.hasher.update(bufferPointer: buffer)
-    // Straight from curl's buffer to the file (no Data copy of every chunk of a large feed).
-    var written = 0
-    while written < length {
-        let result = write(transfer.file.fileDescriptor, buffer.baseAddress! + written, length - written)
-        if result > 0 {
-            written += result
-        } else if result < 0 && errno == EINTR {
-            continue
-        } else {
-            transfer.writeFailed = true
-            return 0
-        }
+    // Straight from curl's buffer (no Data copy of every chunk of a large feed).
+    do {
+        try transfer.file.write(contentsOf: buffer)
+    } catch {
+        transfer.writeFailed = true
+        return 0
     }
     transfer.bytes += Int64(length)
     return length

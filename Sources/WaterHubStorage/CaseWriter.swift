@@ -43,18 +43,17 @@ struct CaseWriter {
 
     /// Folds a new event into its household's case (a household created in this batch has no
     /// stored case to look up).
-    mutating func add(type: EventType, date: CalendarDate, amountDueCents: Int64?, protected: ProtectedStatus, seq: Int64,
-                      household: Int64, isNew: Bool) throws {
+    mutating func add(_ step: CaseStep, household: Int64, isNew: Bool) throws {
         if !rebuild.isEmpty && rebuild.contains(household) { return }
         if let index = pending.index(forKey: household) {
             // In place: a copy taken out of the dictionary would share its step dates with the
             // one left in it, and copy them to change them.
-            pending.values[index].fold(type: type, date: date, amountDueCents: amountDueCents, protected: protected, seq: seq)
+            pending.values[index].fold(step)
         } else if !isNew, var existing = try stored(household) {
-            existing.fold(type: type, date: date, amountDueCents: amountDueCents, protected: protected, seq: seq)
+            existing.fold(step)
             pending[household] = existing
         } else {
-            pending[household] = HouseholdCase(type: type, date: date, amountDueCents: amountDueCents, protected: protected, seq: seq)
+            pending[household] = HouseholdCase(first: step)
         }
         if pending.count >= capacity { try flush() }
     }
@@ -89,26 +88,18 @@ struct CaseWriter {
     /// statement's columns (a correction rebuilds its household's case from them).
     private func currentSteps(_ statement: Statement, household: Int64) throws -> [CaseStep] {
         let handle = statement.sqliteStatement
-        defer { sqlite3_reset(handle) }
         try SQLiteBinding.check(sqlite3_bind_int64(handle, 1, household), db)
-        func text(_ column: Int32) -> String? { sqlite3_column_text(handle, column).map { String(cString: $0) } }
         var steps: [CaseStep] = []
-        while true {
-            switch sqlite3_step(handle) {
-            case SQLITE_ROW:
-                guard let type = text(0).flatMap(EventType.init(rawValue:)), let date = text(1).flatMap({ CalendarDate(iso: $0) }) else {
-                    throw StorageError(.inconsistent, "an event of household \(household) has no valid type or date")
-                }
-                steps.append(CaseStep(type: type, date: date,
-                                      amountDueCents: sqlite3_column_type(handle, 2) == SQLITE_NULL ? nil : sqlite3_column_int64(handle, 2),
-                                      protected: text(3).flatMap(ProtectedStatus.init(rawValue:)) ?? .unknown,
-                                      seq: sqlite3_column_int64(handle, 4)))
-            case SQLITE_DONE:
-                return steps
-            case let code:
-                throw SQLiteBinding.error(code, db)
+        try SQLiteBinding.forEachRow(handle, db) {
+            guard let type = SQLiteBinding.text(handle, column: 0).flatMap(EventType.init(rawValue:)),
+                  let date = SQLiteBinding.text(handle, column: 1).flatMap({ CalendarDate(iso: $0) }) else {
+                throw StorageError(.inconsistent, "an event of household \(household) has no valid type or date")
             }
+            steps.append(CaseStep(type: type, date: date, amountDueCents: SQLiteBinding.integer(handle, column: 2),
+                                  protected: SQLiteBinding.text(handle, column: 3).flatMap(ProtectedStatus.init(rawValue:)) ?? .unknown,
+                                  seq: sqlite3_column_int64(handle, 4)))
         }
+        return steps
     }
 
     /// The stored case of a household, read straight from the prepared statement's columns
@@ -117,23 +108,13 @@ struct CaseWriter {
         let load = try self.load ?? db.cachedStatement(sql: CaseWriter.loadSQL)
         self.load = load
         let handle = load.sqliteStatement
-        defer { sqlite3_reset(handle) }
         try SQLiteBinding.check(sqlite3_bind_int64(handle, 1, household), db)
-        switch sqlite3_step(handle) {
-        case SQLITE_ROW:
-            return CaseWriter.householdCase(
-                text: { index in
-                    guard let text = sqlite3_column_text(handle, Int32(index)) else { return nil }
-                    return String(cString: text)
-                },
-                integer: { index in
-                    sqlite3_column_type(handle, Int32(index)) == SQLITE_NULL ? nil : sqlite3_column_int64(handle, Int32(index))
-                })
-        case SQLITE_DONE:
-            return nil
-        case let code:
-            throw SQLiteBinding.error(code, db)
+        var stored: HouseholdCase?
+        try SQLiteBinding.forEachRow(handle, db) {
+            stored = CaseWriter.householdCase(text: { SQLiteBinding.text(handle, column: Int32($0)) },
+                                              integer: { SQLiteBinding.integer(handle, column: Int32($0)) })
         }
+        return stored
     }
 
     /// Upserts one case, binding its values straight into the prepared statement (this runs once

@@ -91,12 +91,11 @@ enum StorageConfiguration {
 enum ContentHash {
     /// The hash's 16 bytes, as stored in `event.content_hash`.
     struct Digest: Equatable {
-        var bytes: (UInt64, UInt64)
-
-        static func == (lhs: Digest, rhs: Digest) -> Bool { lhs.bytes == rhs.bytes }
+        private var first: UInt64 = 0
+        private var second: UInt64 = 0
 
         func withUnsafeBytes<T>(_ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
-            try Swift.withUnsafeBytes(of: bytes, body)
+            try Swift.withUnsafeBytes(of: self, body)
         }
 
         /// Whether a stored hash is this one.
@@ -121,9 +120,9 @@ enum ContentHash {
                 }
                 position += 1
             }
-            var digest = Digest(bytes: (0, 0))
+            var digest = Digest()
             SHA256.hash(data: UnsafeRawBufferPointer(buffer)).withUnsafeBytes { hash in
-                Swift.withUnsafeMutableBytes(of: &digest.bytes) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: hash.prefix(16))) }
+                Swift.withUnsafeMutableBytes(of: &digest) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: hash.prefix(16))) }
             }
             return digest
         }

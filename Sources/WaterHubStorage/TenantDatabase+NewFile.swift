@@ -7,8 +7,8 @@ extension TenantDatabase {
     /// history, a town that joins): the file is built apart, under a hidden name in the same
     /// folder, and put in place whole once every batch is in it and it is on disk.
     ///
-    /// The batches go through the same writer, checks and one transaction each as in an
-    /// existing file; only the way to make the result durable differs. A file nobody can see
+    /// The batches go through the same writer and checks as in an existing file, each with its
+    /// applied_batch record; only the way to make the result durable differs. A file nobody can see
     /// yet needs no write-ahead log: its pages are written once instead of twice (log, then
     /// checkpoint), and synced once at the end instead of at every commit. The file switches to
     /// the write-ahead log before it is put in place, like every town file.
@@ -34,7 +34,8 @@ extension TenantDatabase {
         name.hasPrefix(".") && name.contains(".sqlite.new-")
     }
 
-    /// Removes files a crash left half built (call while holding the ingest lock).
+    /// Removes files a crash left half built (the ingest lock's holder calls it, with the
+    /// staging leftovers).
     public static func removeUnfinishedNewFiles(in folder: String) {
         for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] where isFileBeingBuilt(name) {
             unlink("\(folder)/\(name)")
@@ -56,14 +57,14 @@ extension TenantDatabase {
             // only the hidden file, which is removed and built again.
             try db.execute(sql: "PRAGMA journal_mode = MEMORY")
             try db.execute(sql: "PRAGMA synchronous = OFF")
-            // The batches in one transaction, each in a savepoint of it: nobody sees the file before
-            // it is complete, and a failing batch discards it whole anyway, so the pages are
-            // written once at the end instead of once per batch.
+            // The batches in one transaction: nobody sees the file before it is complete, and a
+            // failing batch discards it whole anyway, so the pages are written once at the end
+            // instead of once per batch (each batch still writes its own applied_batch record).
             var results: [ApplyResult] = []
             try withApplyCache(db) {
                 try db.inTransaction {
                     results = try batches.map { batch in
-                        try apply(batch, in: db, nisCode: tenant.nisCode, caseCacheCapacity: caseCacheCapacity, recordedAt: recordedAt, nested: true)
+                        try apply(batch, in: db, nisCode: tenant.nisCode, caseCacheCapacity: caseCacheCapacity, recordedAt: recordedAt)
                     }
                     return .commit
                 }

@@ -280,32 +280,29 @@ public final class TenantDatabase: Sendable {
         try await pool.writeWithoutTransaction { db in
             try TenantDatabase.withApplyCache(db) {
                 try batches.map { batch in
-                    try TenantDatabase.apply(batch, in: db, nisCode: self.tenant.nisCode, caseCacheCapacity: self.caseCacheCapacity,
-                                             recordedAt: recordedAt)
+                    var result: ApplyResult?
+                    try db.inTransaction {
+                        result = try TenantDatabase.apply(batch, in: db, nisCode: self.tenant.nisCode, caseCacheCapacity: self.caseCacheCapacity,
+                                                          recordedAt: recordedAt)
+                        return .commit
+                    }
+                    return result!
                 }
             }
         }
     }
 
-    /// Applies one batch from its spool file in a transaction of its own, or, with `nested`,
-    /// in a savepoint of the caller's transaction.
-    static func apply(_ batch: SpooledBatch, in db: Database, nisCode: String, caseCacheCapacity: Int, recordedAt: Date,
-                      nested: Bool = false) throws -> ApplyResult {
-        var result: ApplyResult?
-        let body = {
-            var reader = try SpoolReader(path: batch.spool)
-            result = try apply(in: db, nisCode: nisCode, caseCacheCapacity: caseCacheCapacity, batchID: batch.batchID,
-                               fileSHA256: batch.fileSHA256, expectedCount: batch.expectedCount, recordedAt: recordedAt) { writer in
-                var ranges: [Range<Int>?] = []
-                var count = 0
-                while try reader.withNextEvent(ranges: &ranges, { try writer.write($0) }) != nil { count += 1 }
-                if reader.damaged { throw StorageError(.damagedFile, "the spool \(batch.spool) is cut short") }
-                return count
-            }
-            return Database.TransactionCompletion.commit
+    /// Applies one batch from its spool file, inside the caller's transaction.
+    static func apply(_ batch: SpooledBatch, in db: Database, nisCode: String, caseCacheCapacity: Int, recordedAt: Date) throws -> ApplyResult {
+        var reader = try SpoolReader(path: batch.spool)
+        return try apply(in: db, nisCode: nisCode, caseCacheCapacity: caseCacheCapacity, batchID: batch.batchID,
+                         fileSHA256: batch.fileSHA256, expectedCount: batch.expectedCount, recordedAt: recordedAt) { writer in
+            var ranges: [Range<Int>?] = []
+            var count = 0
+            while try reader.withNextEvent(ranges: &ranges, { try writer.write($0) }) != nil { count += 1 }
+            if reader.damaged { throw StorageError(.damagedFile, "the spool \(batch.spool) is cut short") }
+            return count
         }
-        if nested { try db.inSavepoint(body) } else { try db.inTransaction(nil, body) }
-        return result!
     }
 
     private func apply(batchID: Int64, fileSHA256: String, expectedCount: Int?, recordedAt: Date,
@@ -484,8 +481,8 @@ struct EventWriter {
         guard let type = record.type, let date = record.eventDate else {
             throw StorageError(.inconsistent, "a spooled event has no valid type or date (batch \(batchID), line \(record.line))")
         }
-        try cases.add(type: type, date: date, amountDueCents: record.amountDueCents, protected: record.protectedCustomer,
-                      seq: seq, household: householdID, isNew: isNewHousehold)
+        try cases.add(CaseStep(type: type, date: date, amountDueCents: record.amountDueCents, protected: record.protectedCustomer, seq: seq),
+                      household: householdID, isNew: isNewHousehold)
     }
 
     /// Binds the record and runs one INSERT; returns whether a row was written.
@@ -493,7 +490,7 @@ struct EventWriter {
         let handle = statement.sqliteStatement
         // The record's fields are bound in place: the spool's buffer holds them until the insert
         // has run, and every one is bound again for the next event.
-        try SQLiteBinding.borrowedBytes(handle, 1, record.slice(EventField.allCases.count + 1), db)
+        try SQLiteBinding.bytes(handle, 1, record.slice(EventField.allCases.count + 1), db, borrowed: true)
         try SQLiteBinding.check(sqlite3_bind_int64(handle, 2, Int64(version)), db)
         try SQLiteBinding.check(sqlite3_bind_int64(handle, 3, 1), db)
         try hash.withUnsafeBytes { raw in
@@ -510,7 +507,7 @@ struct EventWriter {
                     try SQLiteBinding.check(sqlite3_bind_null(handle, index), db)
                 }
             } else {
-                try SQLiteBinding.borrowedBytes(handle, index, record.field(field), db)
+                try SQLiteBinding.bytes(handle, index, record.field(field), db, borrowed: true)
             }
         }
         return try SQLiteBinding.run(handle, db)
@@ -539,32 +536,25 @@ struct EventWriter {
     }
 }
 
-/// Binding values straight into a prepared SQLite statement, for the ingest's hot loop.
+/// Binding values straight into a prepared SQLite statement, and reading its rows, for the
+/// ingest's hot loop.
 enum SQLiteBinding {
     /// SQLite copies the bytes (SQLITE_TRANSIENT), so they need not outlive the call.
     static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
-    static func bytes(_ handle: SQLiteStatement, _ index: Int32, _ bytes: UnsafeBufferPointer<UInt8>?, _ db: Database) throws {
+    /// Binds bytes as text. SQLite copies them (SQLITE_TRANSIENT), so they need not outlive the
+    /// call, unless `borrowed`: then it reads them in place (SQLITE_STATIC) — only for bytes that
+    /// stay valid and unchanged until the statement has run, on a statement whose every such
+    /// parameter is bound again before it runs again (its old pointers stay bound after a reset,
+    /// unread).
+    static func bytes(_ handle: SQLiteStatement, _ index: Int32, _ bytes: UnsafeBufferPointer<UInt8>?, _ db: Database,
+                      borrowed: Bool = false) throws {
         guard let bytes, let base = bytes.baseAddress else {
             try check(sqlite3_bind_null(handle, index), db)
             return
         }
         try check(base.withMemoryRebound(to: CChar.self, capacity: bytes.count) {
-            sqlite3_bind_text(handle, index, $0, Int32(bytes.count), transient)
-        }, db)
-    }
-
-    /// Binds bytes that SQLite reads in place (SQLITE_STATIC), without copying them: only for
-    /// bytes that stay valid and unchanged until the statement has run, and only on a statement
-    /// whose every such parameter is bound again before it runs again (its old pointers stay
-    /// bound after a reset, unread).
-    static func borrowedBytes(_ handle: SQLiteStatement, _ index: Int32, _ bytes: UnsafeBufferPointer<UInt8>?, _ db: Database) throws {
-        guard let bytes, let base = bytes.baseAddress else {
-            try check(sqlite3_bind_null(handle, index), db)
-            return
-        }
-        try check(base.withMemoryRebound(to: CChar.self, capacity: bytes.count) {
-            sqlite3_bind_text(handle, index, $0, Int32(bytes.count), nil)
+            sqlite3_bind_text(handle, index, $0, Int32(bytes.count), borrowed ? nil : transient)
         }, db)
     }
 
@@ -590,6 +580,28 @@ enum SQLiteBinding {
         sqlite3_reset(handle)
         guard code == SQLITE_DONE else { throw error(code, db) }
         return sqlite3_changes(db.sqliteConnection) > 0
+    }
+
+    /// Steps a bound statement through its rows, calling `row` at each, then resets it.
+    static func forEachRow(_ handle: SQLiteStatement, _ db: Database, _ row: () throws -> Void) throws {
+        defer { sqlite3_reset(handle) }
+        while true {
+            switch sqlite3_step(handle) {
+            case SQLITE_ROW: try row()
+            case SQLITE_DONE: return
+            case let code: throw error(code, db)
+            }
+        }
+    }
+
+    /// A text column of the current row; nil for NULL.
+    static func text(_ handle: SQLiteStatement, column: Int32) -> String? {
+        sqlite3_column_text(handle, column).map { String(cString: $0) }
+    }
+
+    /// An integer column of the current row; nil for NULL.
+    static func integer(_ handle: SQLiteStatement, column: Int32) -> Int64? {
+        sqlite3_column_type(handle, column) == SQLITE_NULL ? nil : sqlite3_column_int64(handle, column)
     }
 
     static func check(_ code: Int32, _ db: Database) throws {

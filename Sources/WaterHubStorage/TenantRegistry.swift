@@ -30,9 +30,8 @@ public actor TenantRegistry {
     /// The town's database for one pass over many towns (retention, statistics): the open one if
     /// there is one, else opened without being kept, so a pass over hundreds of towns does not
     /// leave them all open.
-    public func databaseForOnePass(_ nisCode: String) throws -> TenantDatabase? {
-        if let database = open[nisCode] { return database }
-        guard let tenant = tenants[nisCode] else { return nil }
+    public func databaseForOnePass(_ tenant: Tenant) throws -> TenantDatabase {
+        if let database = open[tenant.nisCode] { return database }
         return try TenantDatabase(tenant: tenant, path: directory.tenantFile(tenant))
     }
 
