@@ -1,0 +1,159 @@
+import Foundation
+import GRDB
+import GRDBSQLite
+import WaterHubCore
+
+/// Writes events inside one batch transaction: a new event, a new version of a corrected
+/// event, or nothing for a repeat. The hot path binds the spool's bytes straight into a
+/// prepared INSERT (no strings, no argument arrays): a new event costs one statement.
+struct EventWriter {
+    let db: Database
+    let batchID: Int64
+    /// New events and new versions written so far.
+    private(set) var stored = 0
+    private var households: [HouseholdKey: Int64] = [:]
+    private var cases: CaseWriter
+    private let fileSHA256: String
+    private let recordedAt: String
+    private let insertNew: Statement
+    private let insertHousehold: Statement
+    private var corrections: (findLatest: Statement, supersede: Statement, insertVersion: Statement)?
+
+    /// The event columns bound from the spool, in spool (EventField) order.
+    static let fieldColumns = ["source_event_id", "type", "event_date", "customer_number", "connection_id", "name", "street",
+                               "house_number", "box", "postal_code", "municipality", "nis_code", "phone", "email",
+                               "amount_due_cents", "protected_customer", "note"]
+
+    /// The columns of an event INSERT, and the SQL for a new event and for a new version.
+    static let insertColumns = ["source", "version", "is_current", "content_hash", "household_id", "batch_id", "file_sha256", "line",
+                                "recorded_at"] + fieldColumns
+    static let insertVersionSQL =
+        "INSERT INTO event (\(insertColumns.joined(separator: ", "))) VALUES (\(insertColumns.map { _ in "?" }.joined(separator: ", ")))"
+    static let insertNewSQL = insertVersionSQL + " ON CONFLICT (source, source_event_id, version) DO NOTHING"
+
+    init(db: Database, batchID: Int64, fileSHA256: String, recordedAt: String, caseCacheCapacity: Int) throws {
+        self.db = db
+        self.batchID = batchID
+        self.fileSHA256 = fileSHA256
+        self.recordedAt = recordedAt
+        // Only the statements every batch uses are prepared here; the ones for corrections and
+        // for households seen before are prepared when first needed (most towns of a first load
+        // never need them, and preparing costs as much as hundreds of inserts).
+        insertNew = try db.cachedStatement(sql: EventWriter.insertNewSQL)
+        insertHousehold = try db.cachedStatement(sql: "INSERT INTO household (source, kind, identifier) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
+        cases = try CaseWriter(db: db, capacity: caseCacheCapacity)
+        try bindBatchConstants(insertNew)
+    }
+
+    /// The statements of a correction, prepared at the batch's first one.
+    private mutating func correctionStatements() throws -> (findLatest: Statement, supersede: Statement, insertVersion: Statement) {
+        if let corrections { return corrections }
+        let prepared = (
+            findLatest: try db.cachedStatement(
+                sql: "SELECT seq, version, content_hash, household_id FROM event WHERE source = ? AND source_event_id = ? ORDER BY version DESC LIMIT 1"),
+            supersede: try db.cachedStatement(sql: "UPDATE event SET is_current = 0 WHERE seq = ?"),
+            insertVersion: try db.cachedStatement(sql: EventWriter.insertVersionSQL))
+        try bindBatchConstants(prepared.insertVersion)
+        corrections = prepared
+        return prepared
+    }
+
+    /// The batch's constants, bound once per statement; SQLite keeps bindings across resets.
+    private func bindBatchConstants(_ statement: Statement) throws {
+        let handle = statement.sqliteStatement
+        try SQLiteBinding.check(sqlite3_bind_int64(handle, 6, batchID), db)
+        try SQLiteBinding.text(handle, 7, fileSHA256, db)
+        try SQLiteBinding.text(handle, 9, recordedAt, db)
+    }
+
+    /// Writes the cases still held in memory.
+    mutating func finish() throws {
+        try cases.flush()
+    }
+
+    /// Writes one event unless its current version has the same content.
+    mutating func write(_ record: SpoolRecord) throws {
+        guard let key = record.householdKey else {
+            throw StorageError(.inconsistent, "an event without a household reached storage (batch \(batchID), line \(record.line))")
+        }
+        let (householdID, isNewHousehold) = try household(key)
+        let hash = ContentHash.of(record)
+        let seq: Int64
+        if try insert(record, using: insertNew, version: 1, hash: hash, household: householdID) {
+            seq = sqlite3_last_insert_rowid(db.sqliteConnection)
+        } else {
+            // The company sent this id before: the same content changes nothing; other content
+            // is a correction, a new version that may change any step (or the household).
+            let source = record.source, id = record.string(.sourceEventID) ?? ""
+            let statements = try correctionStatements()
+            guard let latest = try Row.fetchOne(statements.findLatest, arguments: [source, id]) else {
+                throw StorageError(.inconsistent, "event \(id) of \(source) conflicts but cannot be found")
+            }
+            if hash.matches(latest[2] as Data) { return }
+            try statements.supersede.execute(arguments: [latest[0] as Int64])
+            _ = try insert(record, using: statements.insertVersion, version: (latest[1] as Int) + 1, hash: hash, household: householdID)
+            stored += 1
+            try cases.recompute(household: householdID)
+            let previous: Int64 = latest[3]
+            if previous != householdID { try cases.recompute(household: previous) }
+            return
+        }
+        stored += 1
+        guard let type = record.type, let date = record.eventDate else {
+            throw StorageError(.inconsistent, "a spooled event has no valid type or date (batch \(batchID), line \(record.line))")
+        }
+        try cases.add(CaseStep(type: type, date: date, amountDueCents: record.amountDueCents, protected: record.protectedCustomer, seq: seq),
+                      household: householdID, isNew: isNewHousehold)
+    }
+
+    /// Binds the record and runs one INSERT; returns whether a row was written.
+    private func insert(_ record: SpoolRecord, using statement: Statement, version: Int, hash: ContentHash.Digest, household: Int64) throws -> Bool {
+        let handle = statement.sqliteStatement
+        // The record's fields are bound in place: the spool's buffer holds them until the insert
+        // has run, and every one is bound again for the next event.
+        try SQLiteBinding.bytes(handle, 1, record.slice(EventField.allCases.count + 1), db, borrowed: true)
+        try SQLiteBinding.check(sqlite3_bind_int64(handle, 2, Int64(version)), db)
+        try SQLiteBinding.check(sqlite3_bind_int64(handle, 3, 1), db)
+        try hash.withUnsafeBytes { raw in
+            try SQLiteBinding.check(sqlite3_bind_blob(handle, 4, raw.baseAddress, Int32(raw.count), SQLiteBinding.transient), db)
+        }
+        try SQLiteBinding.check(sqlite3_bind_int64(handle, 5, household), db)
+        try SQLiteBinding.check(sqlite3_bind_int64(handle, 8, Int64(record.line)), db)
+        for (offset, field) in EventField.allCases.enumerated() {
+            let index = Int32(10 + offset)
+            if field == .amountDue {
+                if let cents = record.amountDueCents {
+                    try SQLiteBinding.check(sqlite3_bind_int64(handle, index, cents), db)
+                } else {
+                    try SQLiteBinding.check(sqlite3_bind_null(handle, index), db)
+                }
+            } else {
+                try SQLiteBinding.bytes(handle, index, record.field(field), db, borrowed: true)
+            }
+        }
+        return try SQLiteBinding.run(handle, db)
+    }
+
+    /// The household's row id, and whether this write created it.
+    private mutating func household(_ key: HouseholdKey) throws -> (Int64, isNew: Bool) {
+        if let id = households[key] { return (id, false) }
+        // Most households in a batch are new: try the insert first, look up only on a conflict.
+        // Bound straight into the statement, like the event (one new household per few events).
+        let handle = insertHousehold.sqliteStatement
+        try SQLiteBinding.text(handle, 1, key.source, db)
+        try SQLiteBinding.text(handle, 2, key.kind.rawValue, db)
+        try SQLiteBinding.text(handle, 3, key.identifier, db)
+        if try SQLiteBinding.run(handle, db) {
+            let id = sqlite3_last_insert_rowid(db.sqliteConnection)
+            households[key] = id
+            return (id, true)
+        }
+        let findHousehold = try db.cachedStatement(sql: "SELECT id FROM household WHERE source = ? AND kind = ? AND identifier = ?")
+        guard let existing = try Int64.fetchOne(findHousehold, arguments: [key.source, key.kind.rawValue, key.identifier]) else {
+            throw StorageError(.inconsistent, "household of \(key.source) conflicts but cannot be found")
+        }
+        households[key] = existing
+        return (existing, false)
+    }
+}
+
