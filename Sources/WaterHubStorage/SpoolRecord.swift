@@ -5,7 +5,16 @@ import WaterHubCore
 struct SpoolRecord {
     let bytes: UnsafeBufferPointer<UInt8>
     /// Byte ranges of the fields: `EventField.allCases`, then the line, then the source.
-    let ranges: [Range<Int>?]
+    let ranges: ArraySlice<Range<Int>?>
+
+    init(bytes: UnsafeBufferPointer<UInt8>, ranges: ArraySlice<Range<Int>?>) {
+        self.bytes = bytes
+        self.ranges = ranges
+    }
+
+    init(bytes: UnsafeBufferPointer<UInt8>, ranges: [Range<Int>?]) {
+        self.init(bytes: bytes, ranges: ranges[...])
+    }
 
     static let fieldCount = EventField.allCases.count + 2
 
@@ -15,7 +24,7 @@ struct SpoolRecord {
 
     @inline(__always)
     func slice(_ index: Int) -> UnsafeBufferPointer<UInt8>? {
-        guard let range = ranges[index] else { return nil }
+        guard let range = ranges[ranges.startIndex + index] else { return nil }
         return UnsafeBufferPointer(rebasing: bytes[range])
     }
 
