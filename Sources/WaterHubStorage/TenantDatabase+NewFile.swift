@@ -46,7 +46,7 @@ extension TenantDatabase {
                                      caseCacheCapacity: Int) throws -> [ApplyResult]? {
         let folder = (path as NSString).deletingLastPathComponent
         let building = "\(folder)/.\((path as NSString).lastPathComponent).new-\(UUID().uuidString)"
-        try copyTemplate(to: building)
+        try copyTemplate(toNewFile: building)
         defer { unlink(building) }
         var configuration = Configuration()
         configuration.label = "new-tenant-\(tenant.nisCode)"

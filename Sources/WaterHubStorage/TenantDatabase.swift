@@ -50,25 +50,40 @@ public final class TenantDatabase: Sendable {
     /// own fsync, hundreds of times when a hub with hundreds of towns takes its first batch.
     /// (Another process may have created the town file first.)
     static func copyTemplate(to path: String) throws {
-        let folder = (path as NSString).deletingLastPathComponent
-        let template = "\(folder)/.town-template-v\(migrator.migrations.count)"
-        if !FileManager.default.fileExists(atPath: template) {
-            let building = "\(template).\(UUID().uuidString)"
-            StorageConfiguration.createPrivately(building)
-            let queue = try DatabaseQueue(path: building)
-            try migrator.migrate(queue)
-            try queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = WAL") }
-            try queue.close()
-            // Two processes may build it at once: the rename makes one of them win, whole.
-            if rename(building, template) != 0 { try? FileManager.default.removeItem(atPath: building) }
-        }
         let copy = "\(path).\(UUID().uuidString)"
-        try FileManager.default.copyItem(atPath: template, toPath: copy)
-        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: copy)
+        try copyTemplate(toNewFile: copy)
         defer { unlink(copy) }
         // link() never replaces an existing file: if another process created the town file first,
         // its file (and whatever it already wrote) stays, and this one opens it.
         if link(copy, path) != 0 && errno != EEXIST { throw StorageError(.damagedFile, "cannot create \(path)") }
+    }
+
+    /// Copies the template to a path nobody else uses, readable by the hub's user only.
+    static func copyTemplate(toNewFile path: String) throws {
+        try FileManager.default.copyItem(atPath: try template(in: (path as NSString).deletingLastPathComponent), toPath: path)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+    }
+
+    /// The folder's template, built when missing. It keeps SQLite's rollback journal: a file
+    /// built apart (see `applyToNewFile`) then needs no log files while it is built, and a town
+    /// file opened the usual way switches to the write-ahead log when it is first opened.
+    private static func template(in folder: String) throws -> String {
+        let name = ".town-template-v\(migrator.migrations.count)-rollback"
+        let template = "\(folder)/\(name)"
+        if FileManager.default.fileExists(atPath: template) { return template }
+        let building = "\(template).\(UUID().uuidString)"
+        StorageConfiguration.createPrivately(building)
+        let queue = try DatabaseQueue(path: building)
+        try migrator.migrate(queue)
+        try queue.close()
+        // Two processes may build it at once: the rename makes one of them win, whole.
+        if rename(building, template) != 0 { try? FileManager.default.removeItem(atPath: building) }
+        // Templates of earlier versions are not used again.
+        for other in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        where other.hasPrefix(".town-template-v") && other != name && !other.contains(".town-template-v\(migrator.migrations.count)-rollback.") {
+            unlink("\(folder)/\(other)")
+        }
+        return template
     }
 
     /// The household id of a key, when the key belongs to a household of this town.
