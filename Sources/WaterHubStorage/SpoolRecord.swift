@@ -5,16 +5,7 @@ import WaterHubCore
 struct SpoolRecord {
     let bytes: UnsafeBufferPointer<UInt8>
     /// Byte ranges of the fields: `EventField.allCases`, then the line, then the source.
-    let ranges: ArraySlice<Range<Int>?>
-
-    init(bytes: UnsafeBufferPointer<UInt8>, ranges: ArraySlice<Range<Int>?>) {
-        self.bytes = bytes
-        self.ranges = ranges
-    }
-
-    init(bytes: UnsafeBufferPointer<UInt8>, ranges: [Range<Int>?]) {
-        self.init(bytes: bytes, ranges: ranges[...])
-    }
+    let ranges: [Range<Int>?]
 
     static let fieldCount = EventField.allCases.count + 2
 
@@ -24,7 +15,7 @@ struct SpoolRecord {
 
     @inline(__always)
     func slice(_ index: Int) -> UnsafeBufferPointer<UInt8>? {
-        guard let range = ranges[ranges.startIndex + index] else { return nil }
+        guard let range = ranges[index] else { return nil }
         return UnsafeBufferPointer(rebasing: bytes[range])
     }
 

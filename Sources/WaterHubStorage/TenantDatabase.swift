@@ -308,10 +308,9 @@ public final class TenantDatabase: Sendable {
     }
 
     /// Applies one batch from its spool file, inside the caller's transaction.
-    static func apply(_ batch: SpooledBatch, in db: Database, nisCode: String, caseCacheCapacity: Int, recordedAt: Date,
-                      chunkRows: Int = EventWriter.defaultChunkRows) throws -> ApplyResult {
+    static func apply(_ batch: SpooledBatch, in db: Database, nisCode: String, caseCacheCapacity: Int, recordedAt: Date) throws -> ApplyResult {
         var reader = try SpoolReader(path: batch.spool)
-        return try apply(in: db, nisCode: nisCode, caseCacheCapacity: caseCacheCapacity, chunkRows: chunkRows, batchID: batch.batchID,
+        return try apply(in: db, nisCode: nisCode, caseCacheCapacity: caseCacheCapacity, batchID: batch.batchID,
                          fileSHA256: batch.fileSHA256, expectedCount: batch.expectedCount, recordedAt: recordedAt) { writer in
             var ranges: [Range<Int>?] = []
             var count = 0
@@ -341,16 +340,14 @@ public final class TenantDatabase: Sendable {
     }
 
     /// The body of every apply: inside the caller's write transaction.
-    private static func apply(in db: Database, nisCode: String, caseCacheCapacity: Int, chunkRows: Int = EventWriter.defaultChunkRows,
-                              batchID: Int64, fileSHA256: String,
+    private static func apply(in db: Database, nisCode: String, caseCacheCapacity: Int, batchID: Int64, fileSHA256: String,
                               expectedCount: Int?, recordedAt: Date, writeAll: (inout EventWriter) throws -> Int) throws -> ApplyResult {
         if let row = try Row.fetchOne(db, sql: "SELECT events_in, events_stored, events_unchanged FROM applied_batch WHERE batch_id = ?",
                                       arguments: [batchID]) {
             return ApplyResult(alreadyApplied: true, eventsIn: row[0], stored: row[1], unchanged: row[2])
         }
         let stamp = StorageConfiguration.timestamp(recordedAt)
-        var writer = try EventWriter(db: db, batchID: batchID, fileSHA256: fileSHA256, recordedAt: stamp, caseCacheCapacity: caseCacheCapacity,
-                                     chunkRows: chunkRows)
+        var writer = try EventWriter(db: db, batchID: batchID, fileSHA256: fileSHA256, recordedAt: stamp, caseCacheCapacity: caseCacheCapacity)
         let count = try writeAll(&writer)
         try writer.finish()
         if let expectedCount, expectedCount != count {
