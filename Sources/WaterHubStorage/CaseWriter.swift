@@ -67,9 +67,7 @@ struct CaseWriter {
 
     /// Writes every pending case.
     mutating func flush() throws {
-        // In household order: the rows go to the table's end one after another (a new file's
-        // cases all do) instead of to random places in it.
-        for (household, householdCase) in pending.sorted(by: { $0.key < $1.key }) { try write(householdCase, household: household) }
+        for (household, householdCase) in pending { try write(householdCase, household: household) }
         pending.removeAll(keepingCapacity: true)
         // Prepared when first needed, like `stored`'s: a first load rebuilds nothing.
         let currentEvents = rebuild.isEmpty ? nil : try db.cachedStatement(sql: """
