@@ -191,14 +191,26 @@ public struct SpoolReader: Sequence, IteratorProtocol {
         buffer.removeFirst(offset)
         offset = 0
         while buffer.count < count {
-            guard let data = try? handle.read(upToCount: Swift.max(1 << 16, count - buffer.count)), !data.isEmpty else {
+            let filled = buffer.count
+            let wanted = Swift.max(SpoolReader.readSize, count - filled)
+            buffer.append(contentsOf: repeatElement(0, count: wanted))
+            // read(2) itself: FileHandle.read(upToCount:) asks the kernel for 4 KiB at a time.
+            let got = buffer.withUnsafeMutableBytes { bytes in
+                var result: Int
+                repeat { result = read(handle.fileDescriptor, bytes.baseAddress! + filled, wanted) } while result < 0 && errno == EINTR
+                return result
+            }
+            buffer.removeLast(wanted - Swift.max(got, 0))
+            guard got > 0 else {
                 if !buffer.isEmpty { damaged = true }
                 return false
             }
-            buffer.append(contentsOf: data)
         }
         return true
     }
+
+    /// Bytes asked for at each read.
+    static let readSize = 1 << 18
 }
 
 /// One routed event on its way into a town file, with the line it was read from.
