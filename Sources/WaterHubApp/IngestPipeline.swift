@@ -590,7 +590,7 @@ final class RoutedPart: @unchecked Sendable {
     private(set) var reasons: [RowProblem.Code: Int] = [:]
     /// The lines sorted, for a release of held rows.
     private(set) var reached = Set<Int>()
-    private(set) var acceptedIDs = Set<UInt64>()
+    private(set) var acceptedIDs = FingerprintSet()
     /// Counts of the part 0 spools of the towns appended to from later parts.
     private var appended: [String: Int] = [:]
     var feedError: FeedError?

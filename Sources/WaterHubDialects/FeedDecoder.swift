@@ -55,7 +55,7 @@ public struct FeedDecoder<Source: ByteSource> {
     private let mapper: EventMapper
     private let rules: EventRules
     private let today: CalendarDate
-    private var seenIDs = Set<UInt64>()
+    private var seenIDs = FingerprintSet()
     private var values = FieldValues()
     private var firstRecord: Bool
     private let columnNames: [String]
@@ -94,7 +94,7 @@ public struct FeedDecoder<Source: ByteSource> {
 
     /// Fingerprints of the event ids accepted so far (see `fingerprint`): two parts of one file
     /// that share one would have marked the later row a duplicate if read as one.
-    public var acceptedIDs: Set<UInt64> { seenIDs }
+    public var acceptedIDs: FingerprintSet { seenIDs }
 
     /// Opens the feed; reads and checks the header of a CSV file.
     public init(source: Source, sourceID: String, dialect: Dialect, rules: EventRules = EventRules(), today: CalendarDate) throws {
@@ -229,7 +229,7 @@ public struct FeedDecoder<Source: ByteSource> {
     private mutating func validated(_ result: Result<Event, RowProblem>) -> Result<Event, RowProblem> {
         guard case .success(let event) = result else { return result }
         if let problem = rules.problem(with: event, today: today) { return .failure(problem) }
-        let (inserted, _) = seenIDs.insert(FeedDecoder.fingerprint(event.sourceEventID))
+        let inserted = seenIDs.insert(FeedDecoder.fingerprint(event.sourceEventID))
         if !inserted {
             return .failure(RowProblem(.duplicateEventID, field: .sourceEventID, "the same source event id appears earlier in this file"))
         }

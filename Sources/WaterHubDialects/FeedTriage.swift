@@ -43,7 +43,7 @@ public struct FeedTriage<Source: ByteSource> {
     public var csvLayout: FeedDecoder<Source>.CSVLayout? { decoder.csvLayout }
 
     /// Fingerprints of the event ids accepted so far (see `FeedDecoder.acceptedIDs`).
-    public var acceptedIDs: Set<UInt64> { decoder.acceptedIDs }
+    public var acceptedIDs: FingerprintSet { decoder.acceptedIDs }
 
     /// The next row's decision, or nil at the end of the file.
     public mutating func next() throws -> RowDecision? {
