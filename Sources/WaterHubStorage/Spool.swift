@@ -191,16 +191,15 @@ public struct SpoolReader: Sequence, IteratorProtocol {
         buffer.removeFirst(offset)
         offset = 0
         while buffer.count < count {
-            let filled = buffer.count
-            let wanted = Swift.max(SpoolReader.readSize, count - filled)
-            buffer.append(contentsOf: repeatElement(0, count: wanted))
-            // read(2) itself: FileHandle.read(upToCount:) asks the kernel for 4 KiB at a time.
-            let got = buffer.withUnsafeMutableBytes { bytes in
-                var result: Int
-                repeat { result = read(handle.fileDescriptor, bytes.baseAddress! + filled, wanted) } while result < 0 && errno == EINTR
-                return result
+            let wanted = Swift.max(SpoolReader.readSize, count - buffer.count)
+            // read(2) itself, into uninitialised memory: FileHandle.read(upToCount:) asks the
+            // kernel for 4 KiB at a time.
+            var got = 0
+            let chunk = [UInt8](unsafeUninitializedCapacity: wanted) { bytes, initialized in
+                repeat { got = read(handle.fileDescriptor, bytes.baseAddress, wanted) } while got < 0 && errno == EINTR
+                initialized = Swift.max(got, 0)
             }
-            buffer.removeLast(wanted - Swift.max(got, 0))
+            if buffer.isEmpty { buffer = chunk } else { buffer.append(contentsOf: chunk) }
             guard got > 0 else {
                 if !buffer.isEmpty { damaged = true }
                 return false
