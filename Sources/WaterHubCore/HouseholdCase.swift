@@ -96,7 +96,7 @@ public struct HouseholdCase: Sendable, Hashable {
         amountDueCents = step.amountDueCents
         protectedCustomer = step.protected
         eventCount = 1
-        let order = EventOrder(date: step.date, seq: step.seq)
+        let order = step.order
         stateOrder = order
         amountOrder = step.amountDueCents == nil ? nil : order
         protectedOrder = step.protected == .unknown ? nil : order
@@ -109,7 +109,7 @@ public struct HouseholdCase: Sendable, Hashable {
 
     /// The case built from the parts a case uses of all of a household's current events, in any order.
     public init?(steps: [CaseStep]) {
-        let sorted = steps.sorted { EventOrder(date: $0.date, seq: $0.seq) < EventOrder(date: $1.date, seq: $1.seq) }
+        let sorted = steps.sorted { $0.order < $1.order }
         guard let first = sorted.first else { return nil }
         self.init(first: first)
         for step in sorted.dropFirst() { fold(step) }
@@ -126,7 +126,7 @@ public struct HouseholdCase: Sendable, Hashable {
         eventCount += 1
         stepDates[step.type] = max(stepDates[step.type] ?? step.date, step.date)
         openedOn = min(openedOn, step.date)
-        let order = EventOrder(date: step.date, seq: step.seq)
+        let order = step.order
         if order >= stateOrder {
             state = CaseState(after: step.type)
             stateOrder = order
@@ -178,6 +178,9 @@ public struct CaseStep: Sendable, Hashable {
     public init(_ event: Event, seq: Int64) {
         self.init(type: event.type, date: event.eventDate, amountDueCents: event.amountDueCents, protected: event.protectedCustomer, seq: seq)
     }
+
+    /// Where the event stands among the household's: by date, then by arrival.
+    public var order: EventOrder { EventOrder(date: date, seq: seq) }
 }
 
 /// Orders a household's events: by date, then by arrival (the town's sequence number).

@@ -20,33 +20,21 @@ public struct FingerprintSet: Sendable {
     @discardableResult
     public mutating func insert(_ fingerprint: UInt64) -> Bool {
         if fingerprint == 0 {
-            defer { holdsZero = true }
             if holdsZero { return false }
+            holdsZero = true
             count += 1
             return true
         }
         if (count + 1) * 2 > slots.count { grow() }
-        var index = slot(fingerprint)
-        while true {
-            let held = slots[index]
-            if held == 0 { break }
-            if held == fingerprint { return false }
-            index = (index + 1) & (slots.count - 1)
-        }
+        let (index, found) = position(of: fingerprint)
+        if found { return false }
         slots[index] = fingerprint
         count += 1
         return true
     }
 
     public func contains(_ fingerprint: UInt64) -> Bool {
-        if fingerprint == 0 { return holdsZero }
-        var index = slot(fingerprint)
-        while true {
-            let held = slots[index]
-            if held == 0 { return false }
-            if held == fingerprint { return true }
-            index = (index + 1) & (slots.count - 1)
-        }
+        fingerprint == 0 ? holdsZero : position(of: fingerprint).found
     }
 
     /// Whether no fingerprint is in both sets.
@@ -56,18 +44,21 @@ public struct FingerprintSet: Sendable {
         return !slots.contains { $0 != 0 && other.contains($0) }
     }
 
-    private func slot(_ fingerprint: UInt64) -> Int {
-        Int(truncatingIfNeeded: (fingerprint &* 0x9E37_79B9_7F4A_7C15) >> shift)
+    /// The slot that holds a (nonzero) fingerprint, or the empty slot where it would go.
+    private func position(of fingerprint: UInt64) -> (index: Int, found: Bool) {
+        var index = Int(truncatingIfNeeded: (fingerprint &* 0x9E37_79B9_7F4A_7C15) >> shift)
+        while true {
+            let held = slots[index]
+            if held == 0 { return (index, false) }
+            if held == fingerprint { return (index, true) }
+            index = (index + 1) & (slots.count - 1)
+        }
     }
 
     private mutating func grow() {
         let old = slots
         slots = Array(repeating: 0, count: old.count * 2)
         shift -= 1
-        for fingerprint in old where fingerprint != 0 {
-            var index = slot(fingerprint)
-            while slots[index] != 0 { index = (index + 1) & (slots.count - 1) }
-            slots[index] = fingerprint
-        }
+        for fingerprint in old where fingerprint != 0 { slots[position(of: fingerprint).index] = fingerprint }
     }
 }

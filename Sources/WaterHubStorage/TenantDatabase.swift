@@ -78,9 +78,10 @@ public final class TenantDatabase: Sendable {
         try queue.close()
         // Two processes may build it at once: the rename makes one of them win, whole.
         if rename(building, template) != 0 { try? FileManager.default.removeItem(atPath: building) }
-        // Templates of earlier versions are not used again.
+        // Templates of earlier versions are not used again (this one, and another process's
+        // copy of it being built, share its name as a prefix).
         for other in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
-        where other.hasPrefix(".town-template-v") && other != name && !other.contains(".town-template-v\(migrator.migrations.count)-rollback.") {
+        where other.hasPrefix(".town-template-v") && !other.hasPrefix(name) {
             unlink("\(folder)/\(other)")
         }
         return template
