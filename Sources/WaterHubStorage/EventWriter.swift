@@ -13,8 +13,6 @@ struct EventWriter {
     private(set) var stored = 0
     private var households: [HouseholdKey: Int64] = [:]
     private var cases: CaseWriter
-    private let fileSHA256: String
-    private let recordedAt: String
     private let insertNew: Statement
     private let insertHousehold: Statement
     private var corrections: (findLatest: Statement, supersede: Statement, insertVersion: Statement)?
@@ -25,17 +23,15 @@ struct EventWriter {
                                "amount_due_cents", "protected_customer", "note"]
 
     /// The columns of an event INSERT, and the SQL for a new event and for a new version.
-    static let insertColumns = ["source", "version", "is_current", "content_hash", "household_id", "batch_id", "file_sha256", "line",
-                                "recorded_at"] + fieldColumns
+    /// (Which file a batch came from, and when it was recorded, is in `batch_file`, once per batch.)
+    static let insertColumns = ["source", "version", "is_current", "content_hash", "household_id", "batch_id", "line"] + fieldColumns
     static let insertVersionSQL =
         "INSERT INTO event (\(insertColumns.joined(separator: ", "))) VALUES (\(insertColumns.map { _ in "?" }.joined(separator: ", ")))"
     static let insertNewSQL = insertVersionSQL + " ON CONFLICT (source, source_event_id, version) DO NOTHING"
 
-    init(db: Database, batchID: Int64, fileSHA256: String, recordedAt: String, caseCacheCapacity: Int) throws {
+    init(db: Database, batchID: Int64, caseCacheCapacity: Int) throws {
         self.db = db
         self.batchID = batchID
-        self.fileSHA256 = fileSHA256
-        self.recordedAt = recordedAt
         // Only the statements every batch uses are prepared here; the ones for corrections and
         // for households seen before are prepared when first needed (most towns of a first load
         // never need them, and preparing costs as much as hundreds of inserts).
@@ -58,12 +54,9 @@ struct EventWriter {
         return prepared
     }
 
-    /// The batch's constants, bound once per statement; SQLite keeps bindings across resets.
+    /// The batch's constant, bound once per statement; SQLite keeps bindings across resets.
     private func bindBatchConstants(_ statement: Statement) throws {
-        let handle = statement.sqliteStatement
-        try SQLiteBinding.check(sqlite3_bind_int64(handle, 6, batchID), db)
-        try SQLiteBinding.text(handle, 7, fileSHA256, db)
-        try SQLiteBinding.text(handle, 9, recordedAt, db)
+        try SQLiteBinding.check(sqlite3_bind_int64(statement.sqliteStatement, 6, batchID), db)
     }
 
     /// Writes the cases still held in memory.
@@ -118,9 +111,9 @@ struct EventWriter {
             try SQLiteBinding.check(sqlite3_bind_blob(handle, 4, raw.baseAddress, Int32(raw.count), SQLiteBinding.transient), db)
         }
         try SQLiteBinding.check(sqlite3_bind_int64(handle, 5, household), db)
-        try SQLiteBinding.check(sqlite3_bind_int64(handle, 8, Int64(record.line)), db)
+        try SQLiteBinding.check(sqlite3_bind_int64(handle, 7, Int64(record.line)), db)
         for (offset, field) in EventField.allCases.enumerated() {
-            let index = Int32(10 + offset)
+            let index = Int32(8 + offset)
             if field == .amountDue {
                 if let cents = record.amountDueCents {
                     try SQLiteBinding.check(sqlite3_bind_int64(handle, index, cents), db)

@@ -29,7 +29,8 @@ extension TenantDatabase {
     static let eventColumns = """
         e.seq, e.version, e.is_current, e.household_id, e.source, e.source_event_id, e.type, e.event_date, e.customer_number,
         e.connection_id, e.name, e.street, e.house_number, e.box, e.postal_code, e.municipality, e.nis_code, e.phone,
-        e.email, e.amount_due_cents, e.protected_customer, e.note, e.batch_id, e.file_sha256, e.line
+        e.email, e.amount_due_cents, e.protected_customer, e.note, e.batch_id,
+        (SELECT b.file_sha256 FROM batch_file b WHERE b.batch_id = e.batch_id), e.line
         """
 
     /// Events after a sequence number, in the order they were stored; at most `limit`.

@@ -235,6 +235,21 @@ public final class TenantDatabase: Sendable {
             try CodeCheck.rebuild("household_case", rewriting: CodeCheck.inListsAsOneOf([("state", checkedCaseStates), ("protected_customer", protected)]),
                                   in: db)
         }
+        migrator.registerMigration("v7: a batch's file and time once per batch, not on every event") { db in
+            // Every event of a batch came from the same file and was recorded by the same apply:
+            // 89 bytes of each event row (a third of it) repeated what one row per batch says.
+            try db.execute(sql: """
+                CREATE TABLE batch_file (
+                    batch_id INTEGER PRIMARY KEY,
+                    file_sha256 TEXT NOT NULL,
+                    recorded_at TEXT NOT NULL
+                ) STRICT;
+                INSERT INTO batch_file (batch_id, file_sha256, recorded_at)
+                    SELECT batch_id, min(file_sha256), min(recorded_at) FROM event GROUP BY batch_id;
+                ALTER TABLE event DROP COLUMN file_sha256;
+                ALTER TABLE event DROP COLUMN recorded_at;
+                """)
+        }
         return migrator
     }()
 
@@ -348,7 +363,7 @@ public final class TenantDatabase: Sendable {
             return ApplyResult(alreadyApplied: true, eventsIn: row[0], stored: row[1], unchanged: row[2])
         }
         let stamp = StorageConfiguration.timestamp(recordedAt)
-        var writer = try EventWriter(db: db, batchID: batchID, fileSHA256: fileSHA256, recordedAt: stamp, caseCacheCapacity: caseCacheCapacity)
+        var writer = try EventWriter(db: db, batchID: batchID, caseCacheCapacity: caseCacheCapacity)
         let count = try writeAll(&writer)
         try writer.finish()
         if let expectedCount, expectedCount != count {
@@ -357,6 +372,7 @@ public final class TenantDatabase: Sendable {
         let result = ApplyResult(alreadyApplied: false, eventsIn: count, stored: writer.stored, unchanged: count - writer.stored)
         try db.execute(sql: "INSERT INTO applied_batch (batch_id, events_in, events_stored, events_unchanged, applied_at) VALUES (?, ?, ?, ?, ?)",
                        arguments: [batchID, result.eventsIn, result.stored, result.unchanged, stamp])
+        try db.execute(sql: "INSERT INTO batch_file (batch_id, file_sha256, recorded_at) VALUES (?, ?, ?)", arguments: [batchID, fileSHA256, stamp])
         return result
     }
 

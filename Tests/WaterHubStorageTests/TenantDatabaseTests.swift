@@ -191,25 +191,34 @@ import WaterHubTestSupport
         }
     }
 
+    /// A town file written by an older WaterHub (migrated up to `migration`): one household,
+    /// events E1, E2, … from the given batches (event i on line i + 1, batch b from file
+    /// `sha-of-file-b`, recorded on 2026-11-1b), the last one removed again as a purge would.
+    func olderFile(upTo migration: String, batches: [Int]) throws -> String {
+        let path = "\(directory.path)/44021-gent.sqlite"
+        let queue = try DatabaseQueue(path: path)
+        try TenantDatabase.migrator.migrate(queue, upTo: migration)
+        try queue.write { db in
+            try db.execute(sql: "INSERT INTO household (id, source, kind, identifier) VALUES (5, 's', 'customer', 'C1')")
+            for (index, batch) in batches.enumerated() {
+                try db.execute(sql: """
+                    INSERT INTO event (source, source_event_id, version, is_current, content_hash, household_id, type, event_date,
+                                       protected_customer, batch_id, file_sha256, line, recorded_at)
+                    VALUES ('s', 'E\(index + 1)', 1, 1, x'00', 5, 'disconnection', '2026-11-16', 'no', \(batch), 'sha-of-file-\(batch)',
+                            \(index + 2), '2026-11-1\(batch)T00:00:00.000Z')
+                    """)
+            }
+            try db.execute(sql: "DELETE FROM event WHERE seq = ?", arguments: [batches.count])
+        }
+        try queue.close()
+        return path
+    }
+
     /// A town file from before the cheaper checks is rebuilt: its rows, its indexes, and its
     /// event counter, which stays above events a purge removed (a town's cursor never sees a
     /// number twice).
     @Test func aFileFromBeforeTheCheaperChecksKeepsRowsIndexesAndCounter() async throws {
-        let path = "\(directory.path)/44021-gent.sqlite"
-        let queue = try DatabaseQueue(path: path)
-        try TenantDatabase.migrator.migrate(queue, upTo: "v5: computed household keys")
-        try await queue.write { db in
-            try db.execute(sql: "INSERT INTO household (id, source, kind, identifier) VALUES (5, 's', 'customer', 'C1')")
-            for id in 1...3 {
-                try db.execute(sql: """
-                    INSERT INTO event (source, source_event_id, version, is_current, content_hash, household_id, type, event_date,
-                                       protected_customer, batch_id, file_sha256, line, recorded_at)
-                    VALUES ('s', 'E\(id)', 1, 1, x'00', 5, 'disconnection', '2026-11-16', 'no', 1, 'f', 2, '2026-11-16T00:00:00.000Z')
-                    """)
-            }
-            try db.execute(sql: "DELETE FROM event WHERE seq = 3")
-        }
-        try queue.close()
+        let path = try olderFile(upTo: "v5: computed household keys", batches: [1, 1, 1])
         let database = try TenantDatabase(tenant: tenant, path: path)
         #expect(try await database.events(after: 0, limit: 10).map(\.seq) == [1, 2])
         _ = try database.apply(batchID: 2, fileSHA256: "def", events: [event("E9")])
@@ -220,6 +229,30 @@ import WaterHubTestSupport
             try String.fetchAll(db, sql: "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'event' ORDER BY name")
         }
         #expect(indexes == ["event_by_household", "sqlite_autoindex_event_1"])
+    }
+
+    /// A town file from before `batch_file` keeps each event's file and recording time, now
+    /// once per batch; its event rows lose the two repeated columns and keep everything else.
+    @Test func aFileFromBeforeBatchFilesKeepsEachEventsProvenance() async throws {
+        let path = try olderFile(upTo: "v6: code checks without a lookup table per row", batches: [1, 2, 2])
+        let database = try TenantDatabase(tenant: tenant, path: path)
+        let events = try await database.events(after: 0, limit: 10)
+        #expect(events.map(\.provenance) == [.init(batchID: 1, fileSHA256: "sha-of-file-1", line: 2),
+                                              .init(batchID: 2, fileSHA256: "sha-of-file-2", line: 3)])
+        _ = try database.apply(batchID: 3, fileSHA256: "sha-of-file-3", events: [event("E9")])
+        let after = try await database.events(after: 2, limit: 10)
+        #expect(after.map(\.seq) == [4], "the counter stays above the purged event")
+        #expect(after.map(\.provenance.fileSHA256) == ["sha-of-file-3"])
+        let reopened = try DatabaseQueue(path: path)
+        defer { try? reopened.close() }
+        try await reopened.read { db in
+            let columns = try db.columns(in: "event").map(\.name)
+            #expect(!columns.contains("file_sha256") && !columns.contains("recorded_at") && columns.contains("line"))
+            let files = try Row.fetchAll(db, sql: "SELECT batch_id, file_sha256, recorded_at FROM batch_file ORDER BY batch_id")
+            #expect(files.map { $0[1] as String } == ["sha-of-file-1", "sha-of-file-2", "sha-of-file-3"])
+            #expect(files.map { ($0[2] as String).prefix(10) } == ["2026-11-11", "2026-11-12", StorageConfiguration.timestamp(Date()).prefix(10)])
+            #expect(try String.fetchAll(db, sql: "PRAGMA integrity_check") == ["ok"])
+        }
     }
 
     @Test func aFileFromANewerWaterHubIsRefused() throws {
