@@ -34,12 +34,10 @@ public struct EventMapper: Sendable {
         unknown = Set(dialect.unknownCodes.map(Dialect.normalizedCode))
     }
 
-    /// Builds the event from values indexed by `EventField` (nil or empty when absent).
+    /// Builds the event from values indexed by `EventField` (see `FieldValues`: trimmed, nil when
+    /// absent or blank).
     public func event(from values: FieldValues) -> Result<Event, RowProblem> {
-        func text(_ field: EventField) -> String? {
-            guard let value = values[field]?.trimmingWhitespace(), !value.isEmpty else { return nil }
-            return value
-        }
+        func text(_ field: EventField) -> String? { values[field] }
         guard let typeCode = text(.type) else {
             return .failure(RowProblem(.missingField, field: .type, "no event type"))
         }
@@ -97,7 +95,8 @@ extension EventMapper {
     }
 }
 
-/// A row's raw text values, indexed by canonical field.
+/// A row's text values, indexed by canonical field: each without the whitespace around it
+/// (`trimmingWhitespace`), nil when the field is absent or blank. The decoder trims them.
 public struct FieldValues: Sendable {
     private var values: [String?] = Array(repeating: nil, count: EventField.allCases.count)
 

@@ -59,7 +59,7 @@ public struct FeedDecoder<Source: ByteSource> {
     private var values = FieldValues()
     private var firstRecord: Bool
     private let columnNames: [String]
-    /// The dialect's constants by field index (a lookup per field and row otherwise).
+    /// The dialect's constants by field index (a lookup per field and row otherwise), trimmed.
     private let constants: [String?]
     /// The line the rows start on: after the skipped lines and the header.
     private let dataStart: Int
@@ -133,7 +133,26 @@ public struct FeedDecoder<Source: ByteSource> {
         self.mapper = EventMapper(source: sourceID, dialect: dialect)
         self.rules = rules
         self.today = today
-        constants = EventField.allCases.map { dialect.constants[$0] }
+        constants = EventField.allCases.map { dialect.constants[$0]?.trimmingWhitespace() }
+    }
+
+    /// A field's text without the whitespace around it, exactly as `trimmingWhitespace` gives it
+    /// ("" for a blank field), or nil when the bytes are not valid in the encoding.
+    ///
+    /// ASCII whitespace is cut from the bytes before a string is made. That is exact when the
+    /// bytes left start and end with ASCII (a character boundary lies between two ASCII bytes,
+    /// CR LF aside, which is whitespace either way); a field that starts or ends with a
+    /// non-ASCII byte may have Unicode whitespace there, and is trimmed as a string.
+    static func trimmedText(_ bytes: UnsafeBufferPointer<UInt8>, encoding: TextEncoding) -> String? {
+        @inline(__always) func isASCIIWhitespace(_ byte: UInt8) -> Bool { byte == 0x20 || (byte >= 0x09 && byte <= 0x0D) }
+        var lower = 0, upper = bytes.count
+        while lower < upper, isASCIIWhitespace(bytes[lower]) { lower += 1 }
+        while upper > lower, isASCIIWhitespace(bytes[upper - 1]) { upper -= 1 }
+        if lower == upper { return "" }
+        if bytes[lower] < 0x80, bytes[upper - 1] < 0x80 {
+            return encoding.decode(UnsafeBufferPointer(rebasing: bytes[lower..<upper]))
+        }
+        return encoding.decode(bytes)?.trimmingWhitespace()
     }
 
     /// The current record's bytes as they stood in the file (for quarantine); valid until `next()`.
@@ -185,7 +204,10 @@ public struct FeedDecoder<Source: ByteSource> {
         }
         values.removeAll()
         for field in EventField.allCases {
-            if let constant = constants[field.index] { values[field] = constant; continue }
+            if let constant = constants[field.index] {
+                if !constant.isEmpty { values[field] = constant }
+                continue
+            }
             guard let column = columnIndex[field.index] else { continue }
             guard column < tokenizer.fieldCount else {
                 return DecodedRow(line: line, result: .failure(RowProblem(.malformedRow, field: nil,
@@ -194,16 +216,16 @@ public struct FeedDecoder<Source: ByteSource> {
             let skipBOM = column == 0 && line == 1 && dialect.encoding == .utf8
             let decoded: String? = tokenizer.withField(column) { bytes in
                 if skipBOM, bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF {
-                    return dialect.encoding.decode(UnsafeBufferPointer(rebasing: bytes[3...]))
+                    return FeedDecoder.trimmedText(UnsafeBufferPointer(rebasing: bytes[3...]), encoding: dialect.encoding)
                 }
-                return dialect.encoding.decode(bytes)
+                return FeedDecoder.trimmedText(bytes, encoding: dialect.encoding)
             }
             guard let text = decoded else {
                 let name = columnNames.indices.contains(column) ? columnNames[column] : "column \(column + 1)"
                 return DecodedRow(line: line, result: .failure(RowProblem(.invalidEncoding, field: name,
                     "the bytes are not valid \(dialect.encoding.rawValue)")))
             }
-            values[field] = text
+            if !text.isEmpty { values[field] = text }
         }
         return DecodedRow(line: line, result: validated(mapper.event(from: values)))
     }
@@ -214,13 +236,16 @@ public struct FeedDecoder<Source: ByteSource> {
         }
         values.removeAll()
         for field in EventField.allCases {
-            if let constant = constants[field.index] { values[field] = constant; continue }
+            if let constant = constants[field.index] {
+                if !constant.isEmpty { values[field] = constant }
+                continue
+            }
             guard case .path(let path)? = dialect.columns[field], let value = record.value(at: path) else { continue }
             switch value {
             case .object, .array:
                 return .failure(RowProblem(.invalidValue, field: path.joined(separator: "."), "expected a string or a number, got a nested structure"))
             default:
-                values[field] = value.text
+                if let text = value.text?.trimmingWhitespace(), !text.isEmpty { values[field] = text }
             }
         }
         return validated(mapper.event(from: values))

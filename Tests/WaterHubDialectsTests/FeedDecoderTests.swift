@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import WaterHubCore
-import WaterHubDialects
+@testable import WaterHubDialects
 import WaterHubTestSupport
 
 @Suite struct FeedDecoderTests {
@@ -116,5 +116,31 @@ import WaterHubTestSupport
         dialect.format = .jsonArray
         dialect.columns = [.sourceEventID: .path(["id"])]
         #expect(throws: FeedError.self) { try decode(#"[{"id":"1"},{"id":"#, dialect) }
+    }
+}
+
+/// The decoder cuts ASCII whitespace from a field's bytes before it makes a string; the result
+/// must be exactly what decoding the whole field and `trimmingWhitespace` give, whatever the
+/// bytes: Unicode whitespace at the edges, combining marks after a space, invalid bytes.
+@Suite struct FieldTrimmingTests {
+    @Test func cuttingWhitespaceFromTheBytesGivesWhatTrimmingTheStringGives() {
+        // Pieces that meet at the edges: ASCII whitespace, NBSP (0xA0 in the one-byte encodings,
+        // C2 A0 in UTF-8), a combining acute accent (CC 81), U+2003 (E2 80 83), letters, é, and bytes
+        // that are invalid in one encoding or another.
+        let pieces: [[UInt8]] = [[0x20], [0x09], [0x0D, 0x0A], [0x0B], [0x0C], [0xA0], [0xC2, 0xA0], [0xCC, 0x81], [0xE2, 0x80, 0x83],
+                                 [0x61], [0x5A], [0x31], [0xC3, 0xA9], [0xE9], [0x81], [0x85], [0xFF], [0x2C]]
+        var generator = FeedFuzzTests.Generator(state: 20261123)
+        var compared = 0
+        for _ in 0..<20_000 {
+            var bytes: [UInt8] = []
+            for _ in 0..<Int.random(in: 0...6, using: &generator) { bytes += pieces.randomElement(using: &generator)! }
+            for encoding in TextEncoding.allCases {
+                let expected = encoding.decode(bytes)?.trimmingWhitespace()
+                let trimmed = bytes.withUnsafeBufferPointer { FeedDecoder<InMemoryByteSource>.trimmedText($0, encoding: encoding) }
+                #expect(trimmed == expected, "\(bytes) in \(encoding)")
+                compared += 1
+            }
+        }
+        #expect(compared == 60_000)
     }
 }
