@@ -8,7 +8,8 @@ import WaterHubCore
 /// finished from the spools exactly as it began, whatever happened to the configuration since.
 public final class SpoolWriter {
     private let handle: FileHandle
-    private var buffer: [UInt8] = []
+    /// The bytes not written yet, in memory the writer owns (see `RecordBytes`).
+    private var buffer: RecordBytes
     public let path: String
     /// How many records were written.
     public private(set) var count = 0
@@ -23,7 +24,11 @@ public final class SpoolWriter {
         }
         self.handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
         self.path = path
-        buffer.reserveCapacity(SpoolWriter.bufferSize + 4096)
+        buffer = RecordBytes(capacity: SpoolWriter.bufferSize + 4096)
+    }
+
+    deinit {
+        buffer.deallocate()
     }
 
     /// Bytes buffered before a write: small, because a batch has one writer per town.
@@ -69,15 +74,14 @@ public final class SpoolWriter {
         }
     }
 
-    /// Writes one record into the buffer, moved out of the writer meanwhile: appending to a local
-    /// array needs no exclusivity check per append, as a class's stored property does.
+    /// Writes one record into the buffer, moved out of the writer meanwhile: appending through a
+    /// local value needs no exclusivity check per append, as a class's stored property does.
     private func write(_ body: (inout RecordBytes) -> Void) throws {
-        var record = RecordBytes()
-        swap(&record.buffer, &buffer)
+        var record = buffer
         record.begin()
         body(&record)
         record.end()
-        swap(&record.buffer, &buffer)
+        buffer = record
         count += 1
         if buffer.count >= SpoolWriter.bufferSize { try flush() }
     }
@@ -91,46 +95,92 @@ public final class SpoolWriter {
     }
 
     private func flush() throws {
-        guard !buffer.isEmpty else { return }
-        try handle.write(contentsOf: buffer)
-        buffer.removeAll(keepingCapacity: true)
+        var written = 0
+        while written < buffer.count {
+            let result = Glibc.write(handle.fileDescriptor, buffer.base + written, buffer.count - written)
+            if result < 0 {
+                if errno == EINTR { continue }
+                throw StorageError(.damagedFile, "cannot write spool file \(path): \(String(cString: strerror(errno)))")
+            }
+            written += result
+        }
+        buffer.count = 0
     }
 }
 
-/// One record being appended to a buffer: a length (filled in at the end), then its fields, each
-/// a little-endian 16-bit length (0xFFFF for an absent field) and its bytes.
+/// Records being appended to a buffer: each a length (filled in at the end), then its fields,
+/// each a little-endian 16-bit length (0xFFFF for an absent field) and its bytes.
+///
+/// The buffer is memory the spool writer allocates and frees itself, written through a pointer:
+/// an array would check its uniqueness and capacity at every one of a record's forty appends.
+/// A copy of this value shares the memory; the writer keeps exactly one.
 struct RecordBytes {
-    var buffer: [UInt8] = []
+    private(set) var base: UnsafeMutablePointer<UInt8>
+    var count = 0
+    private var capacity: Int
     private var start = 0
+
+    init(capacity: Int) {
+        self.capacity = capacity
+        base = .allocate(capacity: capacity)
+    }
+
+    func deallocate() {
+        base.deallocate()
+    }
+
+    /// Makes room for `more` bytes after `count`.
+    @inline(__always)
+    private mutating func reserve(_ more: Int) {
+        if count + more > capacity { grow(count + more) }
+    }
+
+    private mutating func grow(_ needed: Int) {
+        let larger = Swift.max(needed, capacity * 2)
+        let moved = UnsafeMutablePointer<UInt8>.allocate(capacity: larger)
+        moved.update(from: base, count: count)
+        base.deallocate()
+        base = moved
+        capacity = larger
+    }
 
     /// Leaves room for the record's length.
     mutating func begin() {
-        start = buffer.count
-        for _ in 0..<4 { buffer.append(0) }
+        reserve(4)
+        start = count
+        count += 4
     }
 
     /// Writes the record's length (without its four bytes).
     mutating func end() {
-        let length = UInt32(buffer.count - start - 4)
-        for index in 0..<4 { buffer[start + index] = UInt8(truncatingIfNeeded: length >> (8 * index)) }
+        let length = UInt32(count - start - 4)
+        for index in 0..<4 { base[start + index] = UInt8(truncatingIfNeeded: length >> (8 * index)) }
     }
 
     /// One field, cut at 65,534 bytes; nil for an absent one.
     mutating func field(_ bytes: UnsafeBufferPointer<UInt8>?) {
         guard let bytes else {
-            buffer.append(0xFF)
-            buffer.append(0xFF)
+            reserve(2)
+            base[count] = 0xFF
+            base[count + 1] = 0xFF
+            count += 2
             return
         }
         let length = Swift.min(bytes.count, 0xFFFE)
-        buffer.append(UInt8(length & 0xFF))
-        buffer.append(UInt8(length >> 8))
-        buffer.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[0..<length]))
+        reserve(2 + length)
+        base[count] = UInt8(length & 0xFF)
+        base[count + 1] = UInt8(length >> 8)
+        if let source = bytes.baseAddress, length > 0 { (base + count + 2).update(from: source, count: length) }
+        count += 2 + length
     }
 
     mutating func text(_ value: String?) {
-        guard var value else { return field(nil) }
-        value.withUTF8 { field($0) }
+        guard let value else { return field(nil) }
+        // A native string's bytes in place; a bridged one is made contiguous first.
+        if value.utf8.withContiguousStorageIfAvailable({ field($0) }) == nil {
+            var copy = value
+            copy.withUTF8 { field($0) }
+        }
     }
 
     /// A non-negative integer as its decimal digits.
