@@ -610,10 +610,15 @@ final class RoutedPart: @unchecked Sendable {
         while let decision = try triage.next() {
             counts.rowsIn += 1
             if recordingLines { reached.insert(decision.line) }
-            switch decision {
+            switch consume decision {
             case .routed(let nisCode, let event, let line):
-                let writer = try writers[nisCode] ?? SpoolWriter(path: "\(folder)/\(nisCode).spool\(suffix)")
-                writers[nisCode] = writer
+                let writer: SpoolWriter
+                if let existing = writers[nisCode] {
+                    writer = existing
+                } else {
+                    writer = try SpoolWriter(path: "\(folder)/\(nisCode).spool\(suffix)")
+                    writers[nisCode] = writer
+                }
                 try writer.append(event, line: line)
                 counts.routed += 1
             case .outsideRegion:

@@ -36,8 +36,10 @@ public struct EventMapper: Sendable {
 
     /// Builds the event from values indexed by `EventField` (see `FieldValues`: trimmed, nil when
     /// absent or blank).
-    public func event(from values: FieldValues) -> Result<Event, RowProblem> {
+    /// The texts that go into the event as they are are moved out of `values`, not copied.
+    public func event(from values: inout FieldValues) -> Result<Event, RowProblem> {
         func text(_ field: EventField) -> String? { values[field] }
+        func take(_ field: EventField) -> String? { values.take(field) }
         guard let typeCode = text(.type) else {
             return .failure(RowProblem(.missingField, field: .type, "no event type"))
         }
@@ -70,22 +72,22 @@ public struct EventMapper: Sendable {
                     "\(flag.debugDescription) is none of the yes codes (\(dialect.yesCodes.joined(separator: ", "))) or no codes (\(dialect.noCodes.joined(separator: ", ")))"))
             }
         }
-        var nisCode = text(.nisCode)
+        var nisCode = take(.nisCode)
         if let code = nisCode, !EventMapper.isDigits(code, count: 5) {
             return .failure(RowProblem(.invalidValue, field: .nisCode, "a NIS code has 5 digits, got \(code.debugDescription)"))
         }
         if nisCode?.isEmpty == true { nisCode = nil }
-        let postalCode = text(.postalCode)
+        let postalCode = take(.postalCode)
         if let code = postalCode, !EventMapper.isDigits(code, count: 4) {
             return .failure(RowProblem(.unknownPostalCode, field: .postalCode, "a Belgian postal code has 4 digits, got \(code.debugDescription)"))
         }
         return .success(Event(
-            source: source, sourceEventID: text(.sourceEventID) ?? "", type: type, eventDate: date,
-            customerNumber: text(.customerNumber), connectionID: text(.connectionID), name: text(.name),
-            street: text(.street), houseNumber: text(.houseNumber), box: text(.box),
-            postalCode: postalCode, municipality: text(.municipality), nisCode: nisCode,
-            phone: text(.phone), email: text(.email), amountDueCents: amount,
-            protectedCustomer: protected, note: text(.note)))
+            source: source, sourceEventID: take(.sourceEventID) ?? "", type: type, eventDate: date,
+            customerNumber: take(.customerNumber), connectionID: take(.connectionID), name: take(.name),
+            street: take(.street), houseNumber: take(.houseNumber), box: take(.box),
+            postalCode: postalCode, municipality: take(.municipality), nisCode: nisCode,
+            phone: take(.phone), email: take(.email), amountDueCents: amount,
+            protectedCustomer: protected, note: take(.note)))
     }
 }
 
@@ -105,6 +107,13 @@ public struct FieldValues: Sendable {
     public subscript(field: EventField) -> String? {
         get { values[field.index] }
         set { values[field.index] = newValue }
+    }
+
+    /// The value of a field, moved out (the field is nil afterwards).
+    public mutating func take(_ field: EventField) -> String? {
+        var value: String?
+        swap(&value, &values[field.index])
+        return value
     }
 
     /// Clears every value, keeping the storage.

@@ -34,6 +34,9 @@ public struct FeedError: Error, Sendable, Hashable, CustomStringConvertible {
 public struct DecodedRow: Sendable {
     public let line: Int
     public let result: Result<Event, RowProblem>
+
+    /// The line and the result, moved out of the row.
+    consuming func parts() -> (line: Int, result: Result<Event, RowProblem>) { (line, result) }
 }
 
 /// Reads a feed in a company's dialect, streaming, and yields one `DecodedRow` per record.
@@ -166,13 +169,14 @@ public struct FeedDecoder<Source: ByteSource> {
 
     /// The next record, or nil at the end of the file.
     public mutating func next() throws -> DecodedRow? {
-        switch reader {
+        // Taken out by a swap, not a copy: the reader's buffers are not retained for each record.
+        var current = Reader.taken
+        swap(&current, &reader)
+        switch consume current {
         case .csv(var tokenizer, let columnIndex, let headerCount):
-            reader = .taken
             defer { reader = .csv(tokenizer, columnIndex: columnIndex, headerCount: headerCount) }
             return try nextCSV(&tokenizer, columnIndex: columnIndex, headerCount: headerCount)
         case .json(var jsonReader):
-            reader = .taken
             defer { reader = .json(jsonReader) }
             do {
                 guard try jsonReader.next() else { return nil }
@@ -227,7 +231,7 @@ public struct FeedDecoder<Source: ByteSource> {
             }
             if !text.isEmpty { values[field] = text }
         }
-        return DecodedRow(line: line, result: validated(mapper.event(from: values)))
+        return DecodedRow(line: line, result: validated(mapper.event(from: &values)))
     }
 
     private mutating func mapJSON(_ record: JSONValue) -> Result<Event, RowProblem> {
@@ -248,11 +252,16 @@ public struct FeedDecoder<Source: ByteSource> {
                 if let text = value.text?.trimmingWhitespace(), !text.isEmpty { values[field] = text }
             }
         }
-        return validated(mapper.event(from: values))
+        return validated(mapper.event(from: &values))
     }
 
-    private mutating func validated(_ result: Result<Event, RowProblem>) -> Result<Event, RowProblem> {
-        guard case .success(let event) = result else { return result }
+    private mutating func validated(_ result: consuming Result<Event, RowProblem>) -> Result<Event, RowProblem> {
+        // Switched on as consumed: the event moves through, no copy of its strings.
+        let event: Event
+        switch consume result {
+        case .success(let mapped): event = mapped
+        case .failure(let problem): return .failure(problem)
+        }
         if let problem = rules.problem(with: event, today: today) { return .failure(problem) }
         let inserted = seenIDs.insert(FeedDecoder.fingerprint(event.sourceEventID))
         if !inserted {

@@ -49,15 +49,17 @@ public struct FeedTriage<Source: ByteSource> {
     public mutating func next() throws -> RowDecision? {
         while let row = try decoder.next() {
             if let lines, !lines.contains(row.line) { continue }
-            switch row.result {
+            // The event moves on into the decision: a copy would retain and release each of its strings.
+            let (line, result) = row.parts()
+            switch consume result {
             case .success(let event):
                 switch router.route(event) {
-                case .tenant(let nisCode): return .routed(tenant: nisCode, event: event, line: row.line)
-                case .outsideRegion(let nisCode): return .outsideRegion(municipality: nisCode, line: row.line)
-                case .rejected(let problem): return .quarantined(problem: problem, line: row.line, raw: decoder.rawRecord)
+                case .tenant(let nisCode): return .routed(tenant: nisCode, event: event, line: line)
+                case .outsideRegion(let nisCode): return .outsideRegion(municipality: nisCode, line: line)
+                case .rejected(let problem): return .quarantined(problem: problem, line: line, raw: decoder.rawRecord)
                 }
             case .failure(let problem):
-                return .quarantined(problem: problem, line: row.line, raw: decoder.rawRecord)
+                return .quarantined(problem: problem, line: line, raw: decoder.rawRecord)
             }
         }
         return nil
