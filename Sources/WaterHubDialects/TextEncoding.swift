@@ -10,7 +10,7 @@ public enum TextEncoding: String, Sendable, Hashable, CaseIterable {
     /// Windows-1252 leaves five bytes undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D): their presence
     /// means the file is not Windows-1252, and guessing would produce silent mojibake.
     public func decode(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
-        if bytes.allSatisfy({ $0 < 0x80 }) {
+        if TextEncoding.isASCII(bytes) {
             return String(decoding: bytes, as: UTF8.self)
         }
         switch self {
@@ -34,6 +34,22 @@ public enum TextEncoding: String, Sendable, Hashable, CaseIterable {
                 return String(decoding: UnsafeBufferPointer(rebasing: utf8[..<count]), as: UTF8.self)
             }
         }
+    }
+
+    /// Whether every byte is below 0x80, tested eight at a time (most fields are plain ASCII).
+    static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = bytes.baseAddress else { return true }
+        let raw = UnsafeRawPointer(base)
+        var index = 0
+        while index + 8 <= bytes.count {
+            if raw.loadUnaligned(fromByteOffset: index, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { return false }
+            index += 8
+        }
+        while index < bytes.count {
+            if base[index] >= 0x80 { return false }
+            index += 1
+        }
+        return true
     }
 
     /// Decodes bytes from an array (convenience for tests and small values).
