@@ -150,7 +150,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WaterHubDisclosureTests",
-            dependencies: ["WaterHubDisclosure"],
+            dependencies: ["WaterHubDisclosure", "WaterHubTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

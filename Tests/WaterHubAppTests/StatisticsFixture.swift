@@ -18,7 +18,7 @@ struct StatisticsFixture: Sendable {
     static func generated(_ label: String, configure: (inout HubConfiguration) -> Void = { _ in }) async throws -> StatisticsFixture {
         let directory = TemporaryDirectory(label)
         var feed = CanonicalFeed()
-        var random = SplitMix(seed: 2026)
+        var random = SeededGenerator(seed: 2026)
         var id = 0
         func add(_ type: EventType, _ date: CalendarDate, customer: String, nis: String, protected: String) {
             id += 1
@@ -79,21 +79,5 @@ struct StatisticsFixture: Sendable {
         }
         try await hub.rebuildStatistics()
         return StatisticsFixture(directory: directory, hub: hub)
-    }
-}
-
-/// A small deterministic random number generator (SplitMix64), so the generated data is the same every run.
-struct SplitMix {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    /// A whole number from 0 to `bound` − 1.
-    mutating func next(_ bound: Int) -> Int {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return Int((z ^ (z >> 31)) % UInt64(bound))
     }
 }

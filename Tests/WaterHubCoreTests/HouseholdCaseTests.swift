@@ -34,7 +34,7 @@ import WaterHubTestSupport
     /// Folding events one by one as they arrive gives the same case as rebuilding it from all of
     /// them, whatever the arrival order (the storage layer relies on this).
     @Test func foldingInAnyArrivalOrderEqualsRebuilding() {
-        var generator = SplitMix(seed: 2026)
+        var generator = SeededGenerator(seed: 2026)
         for _ in 0..<500 {
             let count = Int(generator.next() % 7) + 1
             var arrivals: [(event: Event, seq: Int64)] = []
@@ -51,18 +51,5 @@ import WaterHubTestSupport
             let rebuilt = HouseholdCase(events: arrivals.shuffled(using: &generator))
             #expect(folded == rebuilt)
         }
-    }
-}
-
-/// A small deterministic generator for property tests.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

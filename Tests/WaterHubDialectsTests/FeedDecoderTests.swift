@@ -129,7 +129,7 @@ import WaterHubTestSupport
         // that are invalid in one encoding or another.
         let pieces: [[UInt8]] = [[0x20], [0x09], [0x0D, 0x0A], [0x0B], [0x0C], [0xA0], [0xC2, 0xA0], [0xCC, 0x81], [0xE2, 0x80, 0x83],
                                  [0x61], [0x5A], [0x31], [0xC3, 0xA9], [0xE9], [0x81], [0x85], [0xFF], [0x2C]]
-        var generator = FeedFuzzTests.Generator(state: 20261123)
+        var generator = SeededGenerator(seed: 20261123)
         var compared = 0
         for _ in 0..<20_000 {
             var bytes: [UInt8] = []

@@ -90,20 +90,9 @@ func triage(_ bytes: [UInt8], dialect: Dialect = belgianDialect, chunkSize: Int 
 /// Random bytes and random mutations of the real demo files never crash the reader, and every
 /// row still ends in exactly one place.
 @Suite struct FeedFuzzTests {
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static let interesting: [UInt8] = Array(";,\"\r\n\t{}[]:\\".utf8) + [0x00, 0x80, 0x81, 0xC3, 0xE9, 0xEF, 0xBB, 0xBF, 0xFF]
 
-    func mutate(_ input: [UInt8], using generator: inout Generator) -> [UInt8] {
+    func mutate(_ input: [UInt8], using generator: inout SeededGenerator) -> [UInt8] {
         var bytes = input
         for _ in 0..<Int.random(in: 1...12, using: &generator) where !bytes.isEmpty {
             let index = Int.random(in: 0..<bytes.count, using: &generator)
@@ -149,7 +138,7 @@ func triage(_ bytes: [UInt8], dialect: Dialect = belgianDialect, chunkSize: Int 
         let configuration = (
             aquaflan: ("aquaflan-2026-W47.csv", belgianLikeAquaflan()),
             json: ("kempenwater-2026-W47.json", jsonDialect()))
-        var generator = Generator(state: 47)
+        var generator = SeededGenerator(seed: 47)
         for (file, dialect) in [configuration.aquaflan, configuration.json] {
             let original = Array(try #require(FileManager.default.contents(atPath: "\(Repository.demoFeeds)/\(file)")))
             for round in 0..<150 {

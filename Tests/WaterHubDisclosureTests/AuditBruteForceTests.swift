@@ -1,5 +1,6 @@
 import Testing
 import WaterHubDisclosure
+import WaterHubTestSupport
 
 /// Checks the audit against plain enumeration: every table of whole numbers that agrees with the
 /// published figures is listed, and the smallest and largest value of each withheld figure among

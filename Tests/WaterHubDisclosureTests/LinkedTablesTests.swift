@@ -1,5 +1,6 @@
 import Testing
 import WaterHubDisclosure
+import WaterHubTestSupport
 
 /// The weekly tables of a month and the month's regional list share figures: they are protected
 /// together, and the audit sees them together.

@@ -1,4 +1,5 @@
 import Testing
+import WaterHubTestSupport
 @testable import WaterHubDisclosure
 
 /// The planner keeps one movement network per plan and withholds and publishes figures in it as

@@ -1,5 +1,6 @@
 import Testing
 import WaterHubDisclosure
+import WaterHubTestSupport
 
 @Suite struct GeneratedTableTests {
     /// A table of 2…8 rows × 2…9 columns mixing zeros, small counts and large counts; some rows
