@@ -83,6 +83,19 @@ struct ChunkedBytes<Source: ByteSource> {
         let quote = quote ?? 0x0A
         return buffer.withUnsafeBufferPointer { bytes -> Int? in
             var position = index
+            // Eight bytes at a time while none of them is a line end or the quote (most of a
+            // record), then byte by byte from the word that holds one.
+            if let base = bytes.baseAddress {
+                let raw = UnsafeRawPointer(base)
+                let ones: UInt64 = 0x0101_0101_0101_0101
+                let lineFeeds = ones &* 0x0A, carriageReturns = ones &* 0x0D, quotes = ones &* UInt64(quote)
+                @inline(__always) func hasZeroByte(_ word: UInt64) -> Bool { (word &- ones) & ~word & (ones &* 0x80) != 0 }
+                while position + 8 <= end {
+                    let word = raw.loadUnaligned(fromByteOffset: position, as: UInt64.self)
+                    if hasZeroByte(word ^ lineFeeds) || hasZeroByte(word ^ carriageReturns) || hasZeroByte(word ^ quotes) { break }
+                    position += 8
+                }
+            }
             while position < end {
                 let byte = bytes[position]
                 if byte == 0x0A { return position + 1 }

@@ -1,5 +1,6 @@
 import Testing
 import WaterHubDialects
+import WaterHubTestSupport
 
 @Suite struct CSVTokenizerTests {
     /// Every record's fields as text, and the line each record starts on.
@@ -77,6 +78,24 @@ import WaterHubDialects
         #expect(try records(bytes[...]).map { $0[0] } == ["1", "2", "3", "5", "7"])
         #expect(try checkEveryCut(bytes, chunkSize: chunkSize).count == 7)
     }
+
+    /// Long records (the scan's quick path reads eight bytes at a time), with line ends and quotes
+    /// at every position within a word: every cut still gives the whole.
+    @Test(arguments: [3, 64, 1 << 16])
+    func longRecordsWithLineEndsAndQuotesAnywhereAreCutRight(chunkSize: Int) throws {
+        var generator = SeededGenerator(seed: 8)
+        let lineEnds = ["\n", "\r\n", "\r"]
+        var text = ""
+        for record in 0..<24 {
+            let plain = String(repeating: "abcdefghij", count: 4).prefix(Int.random(in: 0...37, using: &generator))
+            text += record % 5 == 3 ? "\"\(plain);\r\n\(plain)\";\(plain)" : "\(plain);x\(record)"
+            text += lineEnds.randomElement(using: &generator)!
+        }
+        let bytes = Array(text.utf8)
+        let starts = try checkEveryCut(bytes, chunkSize: chunkSize)
+        #expect(starts.count == 24)
+    }
+
 
     /// Cuts the input at every offset and checks both sides read apart give the whole; returns
     /// the record starts found.
