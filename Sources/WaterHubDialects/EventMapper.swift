@@ -35,8 +35,7 @@ public struct EventMapper: Sendable {
     }
 
     /// Builds the event from values indexed by `EventField` (see `FieldValues`: trimmed, nil when
-    /// absent or blank).
-    /// The texts that go into the event as they are are moved out of `values`, not copied.
+    /// absent or blank). The texts the event keeps unchanged are moved out of `values`, not copied.
     public func event(from values: inout FieldValues) -> Result<Event, RowProblem> {
         func text(_ field: EventField) -> String? { values[field] }
         func take(_ field: EventField) -> String? { values.take(field) }
@@ -72,11 +71,10 @@ public struct EventMapper: Sendable {
                     "\(flag.debugDescription) is none of the yes codes (\(dialect.yesCodes.joined(separator: ", "))) or no codes (\(dialect.noCodes.joined(separator: ", ")))"))
             }
         }
-        var nisCode = take(.nisCode)
+        let nisCode = take(.nisCode)
         if let code = nisCode, !EventMapper.isDigits(code, count: 5) {
             return .failure(RowProblem(.invalidValue, field: .nisCode, "a NIS code has 5 digits, got \(code.debugDescription)"))
         }
-        if nisCode?.isEmpty == true { nisCode = nil }
         let postalCode = take(.postalCode)
         if let code = postalCode, !EventMapper.isDigits(code, count: 4) {
             return .failure(RowProblem(.unknownPostalCode, field: .postalCode, "a Belgian postal code has 4 digits, got \(code.debugDescription)"))
