@@ -10,12 +10,20 @@ import WaterHubCore
 public final class Ledger: Sendable {
     public let path: String
     let pool: DatabasePool
+    /// Checkpoints the log off the commit path (an audit entry's commit is a request's wait).
+    let checkpointer: LogCheckpointer
 
     public init(path: String) throws {
         self.path = path
         StorageConfiguration.createPrivately(path)
         pool = try DatabasePool(path: path, configuration: StorageConfiguration.databaseConfiguration(label: "ledger"))
         try StorageConfiguration.migrate(pool, with: Ledger.migrator, file: path)
+        checkpointer = LogCheckpointer(path: path, label: "ledger")
+        checkpointer.attach(to: pool)
+    }
+
+    deinit {
+        checkpointer.detach(from: pool)
     }
 
     static let migrator: DatabaseMigrator = {

@@ -382,4 +382,33 @@ import WaterHubTestSupport
         let lastUsed = try #require(try ledger.tokens().first?.lastUsedAt)
         #expect(abs(lastUsed.timeIntervalSince(start.addingTimeInterval(199))) < 0.01)
     }
+
+    /// The commits that fill the ledger's log leave the checkpoint to the checkpointer's own
+    /// connection: with the checkpointer held, commits go on past SQLite's 1,000-page limit (a
+    /// commit that checkpointed would start the log over there); let go, it copies the log into
+    /// the file, and the log starts over.
+    @Test func theLedgersLogIsCheckpointedOffTheCommitPath() async throws {
+        let directory = TemporaryDirectory("checkpoint")
+        let ledger = try Ledger(path: "\(directory.path)/hub.sqlite")
+        let (_, info) = try ledger.issueToken(tenant: "11002", scope: .read)
+        let start = Date(timeIntervalSince1970: 1_795_000_000)
+        let held = DispatchSemaphore(value: 0)
+        ledger.checkpointer.queue.async { held.wait() }
+        var frames: [Int] = []
+        for index in 0..<600 {
+            try await ledger.recordAudit([AuditEntry(at: start.addingTimeInterval(Double(index)), tokenID: info.id, tenant: "11002",
+                                                     method: "GET", endpoint: "/v1/tenants/{nis}/events", status: 200, rows: index)])
+            if index % 100 == 99 { frames.append(ledger.checkpointer.logPages) }
+        }
+        #expect(frames == frames.sorted() && frames.last! > LogCheckpointer.pagesBeforeCheckpoint, "the log grew on: \(frames)")
+        #expect(ledger.checkpointer.checkpointsRun == 0)
+        held.signal()
+        // Bounded wait for the checkpoint that was asked for meanwhile (at most 10 s).
+        for _ in 0..<200 where ledger.checkpointer.checkpointsRun == 0 { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(ledger.checkpointer.checkpointsRun == 1)
+        try await ledger.recordAudit([AuditEntry(at: start, tokenID: info.id, tenant: "11002", method: "GET",
+                                                 endpoint: "/v1/tenants/{nis}/events", status: 200, rows: 0)])
+        #expect(ledger.checkpointer.logPages < 100, "the log started over after the checkpoint")
+        #expect(try ledger.audit(tenant: "11002").count == 601)
+    }
 }
