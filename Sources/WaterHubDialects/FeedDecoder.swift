@@ -139,25 +139,6 @@ public struct FeedDecoder<Source: ByteSource> {
         constants = EventField.allCases.map { dialect.constants[$0]?.trimmingWhitespace() }
     }
 
-    /// A field's text without the whitespace around it, exactly as `trimmingWhitespace` gives it
-    /// ("" for a blank field), or nil when the bytes are not valid in the encoding.
-    ///
-    /// ASCII whitespace is cut from the bytes before a string is made. That is exact when the
-    /// bytes left start and end with ASCII (a character boundary lies between two ASCII bytes,
-    /// CR LF aside, which is whitespace either way); a field that starts or ends with a
-    /// non-ASCII byte may have Unicode whitespace there, and is trimmed as a string.
-    static func trimmedText(_ bytes: UnsafeBufferPointer<UInt8>, encoding: TextEncoding) -> String? {
-        @inline(__always) func isASCIIWhitespace(_ byte: UInt8) -> Bool { byte == 0x20 || (byte >= 0x09 && byte <= 0x0D) }
-        var lower = 0, upper = bytes.count
-        while lower < upper, isASCIIWhitespace(bytes[lower]) { lower += 1 }
-        while upper > lower, isASCIIWhitespace(bytes[upper - 1]) { upper -= 1 }
-        if lower == upper { return "" }
-        if bytes[lower] < 0x80, bytes[upper - 1] < 0x80 {
-            return encoding.decode(UnsafeBufferPointer(rebasing: bytes[lower..<upper]))
-        }
-        return encoding.decode(bytes)?.trimmingWhitespace()
-    }
-
     /// The current record's bytes as they stood in the file (for quarantine); valid until `next()`.
     public var rawRecord: [UInt8] {
         switch reader {
@@ -220,9 +201,9 @@ public struct FeedDecoder<Source: ByteSource> {
             let skipBOM = column == 0 && line == 1 && dialect.encoding == .utf8
             let decoded: String? = tokenizer.withField(column) { bytes in
                 if skipBOM, bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF {
-                    return FeedDecoder.trimmedText(UnsafeBufferPointer(rebasing: bytes[3...]), encoding: dialect.encoding)
+                    return dialect.encoding.decodeTrimmingWhitespace(UnsafeBufferPointer(rebasing: bytes[3...]))
                 }
-                return FeedDecoder.trimmedText(bytes, encoding: dialect.encoding)
+                return dialect.encoding.decodeTrimmingWhitespace(bytes)
             }
             guard let text = decoded else {
                 let name = columnNames.indices.contains(column) ? columnNames[column] : "column \(column + 1)"

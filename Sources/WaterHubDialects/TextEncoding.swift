@@ -36,6 +36,25 @@ public enum TextEncoding: String, Sendable, Hashable, CaseIterable {
         }
     }
 
+    /// The text without the whitespace around it, exactly as `decode` then `trimmingWhitespace`
+    /// give it ("" for blank bytes), or nil when the bytes are not valid in this encoding.
+    ///
+    /// ASCII whitespace is cut from the bytes before a string is made. That is exact when the
+    /// bytes left start and end with ASCII (a character boundary lies between two ASCII bytes,
+    /// CR LF aside, which is whitespace either way); a field that starts or ends with a
+    /// non-ASCII byte may have Unicode whitespace there, and is trimmed as a string.
+    func decodeTrimmingWhitespace(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        @inline(__always) func isASCIIWhitespace(_ byte: UInt8) -> Bool { byte == 0x20 || (byte >= 0x09 && byte <= 0x0D) }
+        var lower = 0, upper = bytes.count
+        while lower < upper, isASCIIWhitespace(bytes[lower]) { lower += 1 }
+        while upper > lower, isASCIIWhitespace(bytes[upper - 1]) { upper -= 1 }
+        if lower == upper { return "" }
+        if bytes[lower] < 0x80, bytes[upper - 1] < 0x80 {
+            return decode(UnsafeBufferPointer(rebasing: bytes[lower..<upper]))
+        }
+        return decode(bytes)?.trimmingWhitespace()
+    }
+
     /// Whether every byte is below 0x80, tested eight at a time (most fields are plain ASCII).
     static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         guard let base = bytes.baseAddress else { return true }

@@ -22,6 +22,7 @@ final class LogCheckpointer: @unchecked Sendable {
     static let pagesBeforeCommitCheckpoints = 10 * pagesBeforeCheckpoint
 
     private let path: String
+    private let label: String
     /// Where checkpoints run, one at a time (tests hold it to show that commits do not wait).
     let queue: DispatchQueue
     /// Whether a checkpoint is queued or running: the hook starts at most one at a time.
@@ -31,15 +32,12 @@ final class LogCheckpointer: @unchecked Sendable {
     private let completed = Atomic<Int>(0)
     private let pagesAfterLastCommit = Atomic<Int>(0)
     /// The checkpointer's own connection, opened at its first checkpoint; used on `queue` only.
-    private var connection: OpaquePointer?
+    private var connection: DatabaseQueue?
 
     init(path: String, label: String) {
         self.path = path
+        self.label = label
         queue = DispatchQueue(label: "waterhub.\(label).checkpoint", qos: .utility)
-    }
-
-    deinit {
-        if let connection { sqlite3_close_v2(connection) }
     }
 
     var checkpointsRun: Int { completed.load(ordering: .acquiring) }
@@ -79,26 +77,14 @@ final class LogCheckpointer: @unchecked Sendable {
     }
 
     private func checkpoint() {
-        if connection == nil {
-            var opened: OpaquePointer?
-            guard sqlite3_open_v2(path, &opened, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nil) == SQLITE_OK else {
-                sqlite3_close_v2(opened)
-                return
-            }
-            sqlite3_busy_timeout(opened, 10_000)
-            // A connection learns that the file is in WAL mode when it first reads it; until
-            // then a checkpoint does nothing.
-            guard sqlite3_exec(opened, "SELECT count(*) FROM sqlite_schema", nil, nil, nil) == SQLITE_OK else {
-                sqlite3_close_v2(opened)
-                return
-            }
-            connection = opened
-        }
         // A failed or partial checkpoint leaves the log as it is: the next commit past the limit
         // starts another one, and SQLite checkpoints when the last connection closes.
-        var logFrames: Int32 = -1
-        if sqlite3_wal_checkpoint_v2(connection, nil, SQLITE_CHECKPOINT_PASSIVE, &logFrames, nil) == SQLITE_OK, logFrames >= 0 {
-            completed.add(1, ordering: .releasing)
-        }
+        do {
+            let connection = try self.connection
+                ?? DatabaseQueue(path: path, configuration: StorageConfiguration.databaseConfiguration(label: "\(label)-checkpoint"))
+            self.connection = connection
+            let result = try connection.writeWithoutTransaction { db in try db.checkpoint(.passive) }
+            if result.walFrameCount >= 0 { completed.add(1, ordering: .releasing) }
+        } catch {}
     }
 }

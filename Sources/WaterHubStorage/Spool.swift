@@ -95,15 +95,8 @@ public final class SpoolWriter {
     }
 
     private func flush() throws {
-        var written = 0
-        while written < buffer.count {
-            let result = Glibc.write(handle.fileDescriptor, buffer.base + written, buffer.count - written)
-            if result < 0 {
-                if errno == EINTR { continue }
-                throw StorageError(.damagedFile, "cannot write spool file \(path): \(String(cString: strerror(errno)))")
-            }
-            written += result
-        }
+        guard buffer.count > 0 else { return }
+        try handle.write(contentsOf: UnsafeRawBufferPointer(start: buffer.base, count: buffer.count))
         buffer.count = 0
     }
 }

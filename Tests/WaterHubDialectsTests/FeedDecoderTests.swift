@@ -130,17 +130,14 @@ import WaterHubTestSupport
         let pieces: [[UInt8]] = [[0x20], [0x09], [0x0D, 0x0A], [0x0B], [0x0C], [0xA0], [0xC2, 0xA0], [0xCC, 0x81], [0xE2, 0x80, 0x83],
                                  [0x61], [0x5A], [0x31], [0xC3, 0xA9], [0xE9], [0x81], [0x85], [0xFF], [0x2C]]
         var generator = SeededGenerator(seed: 20261123)
-        var compared = 0
         for _ in 0..<20_000 {
             var bytes: [UInt8] = []
             for _ in 0..<Int.random(in: 0...6, using: &generator) { bytes += pieces.randomElement(using: &generator)! }
             for encoding in TextEncoding.allCases {
                 let expected = encoding.decode(bytes)?.trimmingWhitespace()
-                let trimmed = bytes.withUnsafeBufferPointer { FeedDecoder<InMemoryByteSource>.trimmedText($0, encoding: encoding) }
+                let trimmed = bytes.withUnsafeBufferPointer { encoding.decodeTrimmingWhitespace($0) }
                 #expect(trimmed == expected, "\(bytes) in \(encoding)")
-                compared += 1
             }
         }
-        #expect(compared == 60_000)
     }
 }

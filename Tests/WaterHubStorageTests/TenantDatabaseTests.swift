@@ -239,7 +239,7 @@ import WaterHubTestSupport
         let events = try await database.events(after: 0, limit: 10)
         #expect(events.map(\.provenance) == [.init(batchID: 1, fileSHA256: "sha-of-file-1", line: 2),
                                               .init(batchID: 2, fileSHA256: "sha-of-file-2", line: 3)])
-        _ = try database.apply(batchID: 3, fileSHA256: "sha-of-file-3", events: [event("E9")])
+        _ = try database.apply(batchID: 3, fileSHA256: "sha-of-file-3", events: [event("E9")], recordedAt: Date(timeIntervalSince1970: 1_795_000_000))
         let after = try await database.events(after: 2, limit: 10)
         #expect(after.map(\.seq) == [4], "the counter stays above the purged event")
         #expect(after.map(\.provenance.fileSHA256) == ["sha-of-file-3"])
@@ -250,7 +250,7 @@ import WaterHubTestSupport
             #expect(!columns.contains("file_sha256") && !columns.contains("recorded_at") && columns.contains("line"))
             let files = try Row.fetchAll(db, sql: "SELECT batch_id, file_sha256, recorded_at FROM batch_file ORDER BY batch_id")
             #expect(files.map { $0[1] as String } == ["sha-of-file-1", "sha-of-file-2", "sha-of-file-3"])
-            #expect(files.map { ($0[2] as String).prefix(10) } == ["2026-11-11", "2026-11-12", StorageConfiguration.timestamp(Date()).prefix(10)])
+            #expect(files.map { ($0[2] as String).prefix(10) } == ["2026-11-11", "2026-11-12", "2026-11-18"])
             #expect(try String.fetchAll(db, sql: "PRAGMA integrity_check") == ["ok"])
         }
     }
