@@ -91,6 +91,37 @@ import WaterHubTestSupport
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.contains(".new-") }.isEmpty)
     }
 
+    /// A new file is built without per-row reference checks; the check over the whole file
+    /// before it is committed must catch what they would have caught.
+    @Test func theWholeFileCheckCatchesARowThatRefersToNothing() throws {
+        let queue = try DatabaseQueue(path: "\(directory.path)/references.sqlite")
+        defer { try? queue.close() }
+        try TenantDatabase.migrator.migrate(queue)
+        try queue.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA foreign_keys = OFF")
+            try db.execute(sql: "INSERT INTO household (id, source, kind, identifier) VALUES (1, 'aquaflan', 'customer', 'C1')")
+            let insertEvent = "INSERT INTO event (source, source_event_id, version, is_current, content_hash, household_id, type, event_date, protected_customer, batch_id, line) VALUES ('aquaflan', ?, 1, 1, x'00', ?, 'warning_letter', '2026-11-16', 'unknown', 1, 2)"
+            try db.execute(sql: insertEvent, arguments: ["E1", 1])
+            try TenantDatabase.checkReferences(db)                  // sound: passes
+            try db.execute(sql: insertEvent, arguments: ["E2", 2])  // household 2 does not exist
+            #expect(throws: StorageError.self) { try TenantDatabase.checkReferences(db) }
+            try db.execute(sql: "DELETE FROM event WHERE household_id = 2")
+            try TenantDatabase.checkReferences(db)
+            try db.execute(sql: "INSERT INTO household_case (household_id, state, opened_on, last_event_on, protected_customer, event_count, state_date, state_seq) VALUES (3, 'warned', '2026-11-16', '2026-11-16', 'unknown', 1, '2026-11-16', 1)")
+            #expect(throws: StorageError.self) { try TenantDatabase.checkReferences(db) }
+            try db.execute(sql: "DELETE FROM household_case")
+            try db.execute(sql: "INSERT INTO contact (household_id, contact_date, method, outcome, role, idempotency_key, request_hash, token_id, recorded_at) VALUES (4, '2026-11-16', 'card', 'reached', 'social_worker', 'k1', x'00', 't', '2026-11-16T10:00:00.000Z')")
+            #expect(throws: StorageError.self) { try TenantDatabase.checkReferences(db) }
+
+            // The check covers every reference the schema declares, and no other.
+            let declared = try Row.fetchAll(db, sql: """
+                SELECT m.name, f."from", f."table", f."to" FROM sqlite_schema AS m JOIN pragma_foreign_key_list(m.name) AS f
+                WHERE m.type = 'table' ORDER BY m.name
+                """).map { "\($0[0] as String).\($0[1] as String) -> \($0[2] as String).\($0[3] as String)" }
+            #expect(declared == TenantDatabase.references.map { "\($0.0).\($0.1) -> \($0.2).\($0.3)" }.sorted())
+        }
+    }
+
     @Test func filesACrashLeftHalfBuiltAreRemovedAndNothingElse() throws {
         let half = directory.write(".44021-gent.sqlite.new-0C2B6F1E", "half")
         let town = directory.write("11002-antwerpen.sqlite", "town")
