@@ -6,11 +6,18 @@ import WaterHubCore
 /// Writes events inside one batch transaction: a new event, a new version of a corrected
 /// event, or nothing for a repeat. The hot path binds the spool's bytes straight into a
 /// prepared INSERT (no strings, no argument arrays): a new event costs one statement.
+///
+/// The writer numbers the events (`seq`, the towns' cursor): each gets the number after the
+/// highest one in the table and in `event_seq_floor`, so a number is never given twice, even
+/// when rows that had the highest ones are gone. Whoever deletes events must first raise the
+/// floor to the highest number deleted.
 struct EventWriter {
     let db: Database
     let batchID: Int64
     /// New events and new versions written so far.
     private(set) var stored = 0
+    /// The number the next event written gets.
+    private var nextSeq: Int64
     private var households: [HouseholdKey: Int64] = [:]
     private var cases: CaseWriter
     private let insertNew: Statement
@@ -24,7 +31,9 @@ struct EventWriter {
 
     /// The columns of an event INSERT, and the SQL for a new event and for a new version.
     /// (Which file a batch came from, and when it was recorded, is in `batch_file`, once per batch.)
-    static let insertColumns = ["source", "version", "is_current", "content_hash", "household_id", "batch_id", "line"] + fieldColumns
+    static let insertColumns = ["source", "version", "is_current", "content_hash", "household_id", "batch_id", "line"] + fieldColumns + ["seq"]
+    /// Where `seq` is bound (1-based), after the fields.
+    static let seqParameter = Int32(insertColumns.count)
     static let insertVersionSQL =
         "INSERT INTO event (\(insertColumns.joined(separator: ", "))) VALUES (\(insertColumns.map { _ in "?" }.joined(separator: ", ")))"
     static let insertNewSQL = insertVersionSQL + " ON CONFLICT (source, source_event_id, version) DO NOTHING"
@@ -38,6 +47,9 @@ struct EventWriter {
         insertNew = try db.cachedStatement(sql: EventWriter.insertNewSQL)
         insertHousehold = try db.cachedStatement(sql: "INSERT INTO household (source, kind, identifier) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
         cases = try CaseWriter(db: db, capacity: caseCacheCapacity)
+        nextSeq = try Int64.fetchOne(db, sql: """
+            SELECT max(coalesce((SELECT max(seq) FROM event), 0), coalesce((SELECT max(seq) FROM event_seq_floor), 0)) + 1
+            """) ?? 1
         try bindBatchConstants(insertNew)
     }
 
@@ -71,9 +83,9 @@ struct EventWriter {
         }
         let (householdID, isNewHousehold) = try household(key)
         let hash = ContentHash.of(record)
-        let seq: Int64
-        if try insert(record, using: insertNew, version: 1, hash: hash, household: householdID) {
-            seq = sqlite3_last_insert_rowid(db.sqliteConnection)
+        let seq = nextSeq
+        if try insert(record, using: insertNew, version: 1, hash: hash, household: householdID, seq: seq) {
+            nextSeq += 1
         } else {
             // The company sent this id before: the same content changes nothing; other content
             // is a correction, a new version that may change any step (or the household).
@@ -84,7 +96,9 @@ struct EventWriter {
             }
             if hash.matches(latest[2] as Data) { return }
             try statements.supersede.execute(arguments: [latest[0] as Int64])
-            _ = try insert(record, using: statements.insertVersion, version: (latest[1] as Int) + 1, hash: hash, household: householdID)
+            _ = try insert(record, using: statements.insertVersion, version: (latest[1] as Int) + 1, hash: hash, household: householdID,
+                           seq: nextSeq)
+            nextSeq += 1
             stored += 1
             try cases.recompute(household: householdID)
             let previous: Int64 = latest[3]
@@ -100,7 +114,8 @@ struct EventWriter {
     }
 
     /// Binds the record and runs one INSERT; returns whether a row was written.
-    private func insert(_ record: SpoolRecord, using statement: Statement, version: Int, hash: ContentHash.Digest, household: Int64) throws -> Bool {
+    private func insert(_ record: SpoolRecord, using statement: Statement, version: Int, hash: ContentHash.Digest, household: Int64,
+                        seq: Int64) throws -> Bool {
         let handle = statement.sqliteStatement
         // The record's fields are bound in place: the spool's buffer holds them until the insert
         // has run, and every one is bound again for the next event.
@@ -112,6 +127,7 @@ struct EventWriter {
         }
         try SQLiteBinding.check(sqlite3_bind_int64(handle, 5, household), db)
         try SQLiteBinding.check(sqlite3_bind_int64(handle, 7, Int64(record.line)), db)
+        try SQLiteBinding.check(sqlite3_bind_int64(handle, EventWriter.seqParameter, seq), db)
         for (offset, field) in EventField.allCases.enumerated() {
             let index = Int32(8 + offset)
             if field == .amountDue {

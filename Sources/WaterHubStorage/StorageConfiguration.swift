@@ -59,7 +59,21 @@ enum StorageConfiguration {
         if !unknown.isEmpty {
             throw StorageError(.newerSchema, "\(file) was written by a newer WaterHub (it has schema changes this version does not know: \(unknown.sorted().joined(separator: ", "))); upgrade WaterHub or restore a backup made by this version")
         }
+        let pending = try pool.read { db in try !migrator.hasCompletedMigrations(db) }
         try migrator.migrate(pool)
+        if pending { try compactAfterMigrating(pool) }
+    }
+
+    /// A migration that rebuilds a table (v6 and v8 of the town files) leaves the old table's
+    /// pages free in the file: up to half of it. They would be reused by later rows only over
+    /// years of weekly batches, so the file is rewritten compactly once, right after (on a
+    /// 100,000-event town ~0.4 s; files of 1,000,000 events: 606 → 357 MB).
+    static func compactAfterMigrating(_ pool: DatabasePool) throws {
+        let (pages, free) = try pool.read { db in
+            (try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 0, try Int.fetchOne(db, sql: "PRAGMA freelist_count") ?? 0)
+        }
+        guard free * 4 > pages else { return }
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "VACUUM") }
     }
 
     /// Timestamps are stored as UTC ISO 8601 text with milliseconds, readable in the sqlite3 shell.

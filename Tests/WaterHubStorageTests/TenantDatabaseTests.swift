@@ -255,6 +255,78 @@ import WaterHubTestSupport
         }
     }
 
+    /// A town file from before the writer numbered the events: its event table loses
+    /// AUTOINCREMENT and keeps rows and indexes; the counter AUTOINCREMENT kept (above an event
+    /// that is gone) becomes the floor the writer numbers above.
+    @Test func aFileFromBeforeWriterNumberedEventsKeepsItsCounterAsTheFloor() async throws {
+        let path = try olderFile(upTo: "v6: code checks without a lookup table per row", batches: [1, 1, 1])
+        let queue = try DatabaseQueue(path: path)
+        try TenantDatabase.migrator.migrate(queue, upTo: "v7: a batch's file and time once per batch, not on every event")
+        try queue.close()
+        let database = try TenantDatabase(tenant: tenant, path: path)
+        _ = try database.apply(batchID: 2, fileSHA256: "def", events: [event("E9"), event("E10")])
+        #expect(try await database.events(after: 0, limit: 10).map(\.seq) == [1, 2, 4, 5], "3 was given before: never again")
+        let reopened = try DatabaseQueue(path: path)
+        defer { try? reopened.close() }
+        try await reopened.read { db in
+            let table = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_schema WHERE name = 'event'") ?? ""
+            #expect(table.contains("seq INTEGER PRIMARY KEY,") && !table.contains("AUTOINCREMENT"))
+            #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_sequence WHERE name = 'event'") == 0)
+            #expect(try Int64.fetchAll(db, sql: "SELECT seq FROM event_seq_floor") == [3])
+            #expect(try String.fetchAll(db, sql: "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'event' ORDER BY name")
+                    == ["event_by_household", "sqlite_autoindex_event_1"])
+            #expect(try String.fetchAll(db, sql: "PRAGMA integrity_check") == ["ok"])
+        }
+    }
+
+    /// After a migration that rebuilt a table, a file that is more than a quarter free space is
+    /// rewritten compactly; one with little free space is left as it is.
+    @Test func aFileLeftMostlyFreeByAMigrationIsCompacted() throws {
+        let pool = try DatabasePool(path: "\(directory.path)/compact.sqlite")
+        defer { try? pool.close() }
+        func pages() throws -> (count: Int, free: Int) {
+            try pool.read { db in (try Int.fetchOne(db, sql: "PRAGMA page_count")!, try Int.fetchOne(db, sql: "PRAGMA freelist_count")!) }
+        }
+        try pool.write { db in
+            try db.execute(sql: "CREATE TABLE kept (x TEXT); CREATE TABLE old (x TEXT)")
+            try db.execute(sql: "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) INSERT INTO kept SELECT printf('%0100d', i) FROM n")
+            try db.execute(sql: "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200) INSERT INTO old SELECT printf('%0100d', i) FROM n")
+            try db.execute(sql: "DROP TABLE old")
+        }
+        let little = try pages()
+        #expect(little.free > 0 && little.free * 4 < little.count)
+        try StorageConfiguration.compactAfterMigrating(pool)
+        #expect(try pages() == little, "a little free space is left to later rows")
+
+        try pool.write { db in
+            try db.execute(sql: "CREATE TABLE old (x TEXT)")
+            try db.execute(sql: "INSERT INTO old SELECT x FROM kept")
+            try db.execute(sql: "DROP TABLE old")
+        }
+        #expect(try pages().free * 4 > pages().count)
+        try StorageConfiguration.compactAfterMigrating(pool)
+        let compacted = try pages()
+        #expect(compacted.free == 0 && compacted.count <= little.count)
+        #expect(try pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM kept") } == 2000)
+    }
+
+    /// The writer numbers above the floor as well as above the table (rows with the highest
+    /// numbers may be gone), and a correction's new version gets the next number too.
+    @Test func eventNumbersStayAboveTheFloor() async throws {
+        let database = try database()
+        _ = try database.apply(batchID: 1, fileSHA256: "abc", events: [event("E1"), event("E2")])
+        let queue = try DatabaseQueue(path: "\(directory.path)/44021-gent.sqlite")
+        try await queue.write { db in
+            try db.execute(sql: "DELETE FROM event WHERE seq = 2")
+            try db.execute(sql: "UPDATE event_seq_floor SET seq = 7")
+        }
+        try queue.close()
+        _ = try database.apply(batchID: 2, fileSHA256: "def", events: [event("E3"), event("E1", amount: 1)])
+        let events = try await database.events(after: 0, limit: 10)
+        #expect(events.map(\.seq) == [1, 8, 9])
+        #expect(events.map(\.event.sourceEventID) == ["E1", "E3", "E1"])
+    }
+
     @Test func aFileFromANewerWaterHubIsRefused() throws {
         let path = "\(directory.path)/44021-gent.sqlite"
         _ = try database()
