@@ -17,6 +17,13 @@ public struct CalendarDate: Sendable, Hashable, Comparable, Codable, CustomStrin
         self.day = day
     }
 
+    /// A date known to exist (taken apart from one that did).
+    init(validYear year: Int, month: Int, day: Int) {
+        self.year = year
+        self.month = month
+        self.day = day
+    }
+
     /// Parses the ISO form `yyyy-MM-dd`.
     public init?(iso text: some StringProtocol) {
         // Read in place (a stored date is read for every event a town pulls).

@@ -22,8 +22,21 @@ public enum EventType: String, Sendable, Hashable, Codable, CaseIterable, Compar
     /// The household is reconnected (heraansluiting).
     case reconnection
 
-    /// The order in which the steps normally follow each other; used to sort and to compare.
-    public var stepOrder: Int { EventType.allCases.firstIndex(of: self)! }
+    /// The order in which the steps normally follow each other (their place in `allCases`);
+    /// used to sort, to compare, and as a case's slot for the step (`StepDates`).
+    public var stepOrder: Int {
+        switch self {
+        case .lacRequest: 0
+        case .warningLetter: 1
+        case .paymentPlanFailed: 2
+        case .flowLimitationAnnounced: 3
+        case .flowLimitation: 4
+        case .flowLimitationRemoved: 5
+        case .intentToDisconnect: 6
+        case .disconnection: 7
+        case .reconnection: 8
+        }
+    }
 
     public static func < (lhs: EventType, rhs: EventType) -> Bool { lhs.stepOrder < rhs.stepOrder }
 

@@ -50,7 +50,7 @@ public enum CaseState: String, Sendable, Hashable, Codable, CaseIterable {
 public struct HouseholdCase: Sendable, Hashable {
     public var state: CaseState
     /// The latest date of each step the household went through.
-    public var stepDates: [EventType: CalendarDate]
+    public var stepDates: StepDates
     /// The first and the latest event date.
     public var openedOn: CalendarDate
     public var lastEventOn: CalendarDate
@@ -67,7 +67,7 @@ public struct HouseholdCase: Sendable, Hashable {
     public private(set) var protectedOrder: EventOrder?
 
     /// A case as stored (the storage layer reads it back with this).
-    public init(state: CaseState, stepDates: [EventType: CalendarDate], openedOn: CalendarDate, lastEventOn: CalendarDate,
+    public init(state: CaseState, stepDates: StepDates, openedOn: CalendarDate, lastEventOn: CalendarDate,
                 amountDueCents: Int64?, protectedCustomer: ProtectedStatus, eventCount: Int, stateOrder: EventOrder,
                 amountOrder: EventOrder?, protectedOrder: EventOrder?) {
         self.state = state
@@ -124,7 +124,7 @@ public struct HouseholdCase: Sendable, Hashable {
     /// Adds a later-arriving event, given by the parts a case uses.
     public mutating func fold(_ step: CaseStep) {
         eventCount += 1
-        stepDates[step.type] = max(stepDates[step.type] ?? step.date, step.date)
+        stepDates.raise(step.type, to: step.date)
         openedOn = min(openedOn, step.date)
         let order = step.order
         if order >= stateOrder {
@@ -194,4 +194,58 @@ public struct EventOrder: Sendable, Hashable, Comparable {
     }
 
     public static func < (lhs: EventOrder, rhs: EventOrder) -> Bool { (lhs.date, lhs.seq) < (rhs.date, rhs.seq) }
+}
+
+/// The latest date of each step a household went through: one slot per event type, held in
+/// place. A case is folded once per event while a batch is applied; a dictionary per case cost
+/// a heap allocation, and hashing at every fold.
+public struct StepDates: Sendable, Hashable, Sequence, ExpressibleByDictionaryLiteral {
+    /// Each step's date as year·512 + month·32 + day, in `stepOrder`; 0 when the household had
+    /// no such step. (Nine steps: a tenth makes `StepDatesTests` fail until this grows.)
+    private var packed = InlineArray<9, Int32>(repeating: 0)
+
+    public init() {}
+
+    public init(dictionaryLiteral elements: (EventType, CalendarDate)...) {
+        for (type, date) in elements { self[type] = date }
+    }
+
+    public subscript(type: EventType) -> CalendarDate? {
+        get { StepDates.unpack(packed[type.stepOrder]) }
+        set { packed[type.stepOrder] = newValue.map(StepDates.pack) ?? 0 }
+    }
+
+    /// Sets the step's date to `date` unless it has a later one.
+    public mutating func raise(_ type: EventType, to date: CalendarDate) {
+        let slot = type.stepOrder, value = StepDates.pack(date)
+        if value > packed[slot] { packed[slot] = value }
+    }
+
+    /// The steps the household went through, with their dates, in step order.
+    public func makeIterator() -> some IteratorProtocol<(type: EventType, date: CalendarDate)> {
+        var slot = 0
+        return AnyIterator { [packed] () -> (type: EventType, date: CalendarDate)? in
+            while slot < packed.count {
+                defer { slot += 1 }
+                if let date = StepDates.unpack(packed[slot]) { return (EventType.allCases[slot], date) }
+            }
+            return nil
+        }
+    }
+
+    public static func == (lhs: StepDates, rhs: StepDates) -> Bool {
+        for slot in lhs.packed.indices where lhs.packed[slot] != rhs.packed[slot] { return false }
+        return true
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        for slot in packed.indices { hasher.combine(packed[slot]) }
+    }
+
+    /// Packed dates order as the dates do.
+    private static func pack(_ date: CalendarDate) -> Int32 { Int32(date.year << 9 | date.month << 5 | date.day) }
+
+    private static func unpack(_ value: Int32) -> CalendarDate? {
+        value == 0 ? nil : CalendarDate(validYear: Int(value >> 9), month: Int(value >> 5 & 15), day: Int(value & 31))
+    }
 }

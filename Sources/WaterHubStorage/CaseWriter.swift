@@ -134,11 +134,9 @@ struct CaseWriter {
         try SQLiteBinding.integer(handle, 11, householdCase.amountOrder?.seq, db)
         try SQLiteBinding.date(handle, 12, householdCase.protectedOrder?.date, db)
         try SQLiteBinding.integer(handle, 13, householdCase.protectedOrder?.seq, db)
-        // The steps the household went through, then none for the others (no lookup per step).
-        let steps = EventType.allCases
-        for offset in steps.indices { try SQLiteBinding.check(sqlite3_bind_null(handle, Int32(CaseWriter.firstStep + 1 + offset)), db) }
-        for (type, date) in householdCase.stepDates {
-            try SQLiteBinding.date(handle, Int32(CaseWriter.firstStep + 1 + steps.firstIndex(of: type)!), date, db)
+        // Each step's date, or NULL for a step the household did not go through.
+        for type in EventType.allCases {
+            try SQLiteBinding.date(handle, Int32(CaseWriter.firstStep + 1 + type.stepOrder), householdCase.stepDates[type], db)
         }
         try SQLiteBinding.run(handle, db)
     }
@@ -155,7 +153,7 @@ struct CaseWriter {
             guard let date = date(index), let seq = integer(index + 1) else { return nil }
             return EventOrder(date: date, seq: seq)
         }
-        var stepDates: [EventType: CalendarDate] = [:]
+        var stepDates = StepDates()
         for (offset, type) in EventType.allCases.enumerated() {
             if let date = date(firstStep + offset) { stepDates[type] = date }
         }

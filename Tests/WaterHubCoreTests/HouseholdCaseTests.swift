@@ -53,3 +53,45 @@ import WaterHubTestSupport
         }
     }
 }
+
+/// A case's step dates, held one slot per event type, behave as the map they replace.
+@Suite struct StepDatesTests {
+    /// Random dates over the whole calendar range, each step set or not: reading back, listing
+    /// in step order and raising agree with a dictionary doing the same.
+    @Test func stepDatesAgreeWithADictionary() {
+        var generator = SeededGenerator(seed: 0x5713)
+        func randomDate() -> CalendarDate {
+            CalendarDate(daysSinceEpoch: Int.random(in: -719_162...2_932_896, using: &generator))   // 0001-01-01 … 9999-12-31
+        }
+        #expect(EventType.allCases.map(\.stepOrder) == Array(0..<EventType.allCases.count))
+        for _ in 0..<2_000 {
+            var dates = StepDates(), expected: [EventType: CalendarDate] = [:]
+            for type in EventType.allCases where Bool.random(using: &generator) {
+                let date = randomDate()
+                dates[type] = date
+                expected[type] = date
+            }
+            let type = EventType.allCases.randomElement(using: &generator)!, date = randomDate()
+            dates.raise(type, to: date)
+            expected[type] = max(expected[type] ?? date, date)
+            for type in EventType.allCases { #expect(dates[type] == expected[type]) }
+            #expect(dates.map(\.type) == expected.keys.sorted())
+            #expect(dates.map(\.date) == expected.keys.sorted().map { expected[$0]! })
+            var removed = dates
+            removed[type] = nil
+            #expect(removed[type] == nil && removed != dates)
+        }
+    }
+
+    @Test func equalDatesAreEqualAndHashAlike() {
+        let one: StepDates = [.warningLetter: .day("2026-10-01"), .disconnection: .day("2026-11-16")]
+        var other = StepDates()
+        other[.disconnection] = .day("2026-11-16")
+        other[.warningLetter] = .day("2026-10-01")
+        #expect(one == other && one.hashValue == other.hashValue)
+        other.raise(.warningLetter, to: .day("2026-09-30"))
+        #expect(one == other, "an earlier date does not replace a later one")
+        other.raise(.warningLetter, to: .day("2026-10-02"))
+        #expect(one != other)
+    }
+}
