@@ -24,13 +24,24 @@ struct SpoolRecord {
     var source: String { slice(EventField.allCases.count + 1).map { String(decoding: $0, as: UTF8.self) } ?? "" }
     var line: Int { slice(EventField.allCases.count).map { SpoolRecord.integer($0) } ?? 0 }
 
-    /// The event type, matched on the field's bytes (no string made for it).
+    /// The event type, matched on the field's bytes (no string made for it): the canonical
+    /// names all differ in length, so the length picks the one name to compare with.
     var type: EventType? {
-        guard let bytes = field(.type) else { return nil }
-        return SpoolRecord.typeCodes.first { $0.code.elementsEqual(bytes) }?.type
+        guard let bytes = field(.type), bytes.count < SpoolRecord.typeByLength.count,
+              let candidate = SpoolRecord.typeByLength[bytes.count], candidate.code.elementsEqual(bytes) else { return nil }
+        return candidate.type
     }
 
-    private static let typeCodes = EventType.allCases.map { (code: Array($0.rawValue.utf8), type: $0) }
+    /// The canonical name of each type, at the index of its length.
+    private static let typeByLength: [(code: [UInt8], type: EventType)?] = {
+        var table = [(code: [UInt8], type: EventType)?](repeating: nil, count: EventType.allCases.map(\.rawValue.utf8.count).max()! + 1)
+        for type in EventType.allCases {
+            let code = Array(type.rawValue.utf8)
+            precondition(table[code.count] == nil, "two event types' names have the same length")
+            table[code.count] = (code, type)
+        }
+        return table
+    }()
 
     var eventDate: CalendarDate? {
         guard let bytes = field(.eventDate), bytes.count == 10 else { return nil }

@@ -362,6 +362,29 @@ import WaterHubTestSupport
         #expect(count == 1000 && !reader.damaged)
     }
 
+    /// What the apply reads in place from a spooled record (type, date, amount, protected
+    /// status, household) is what was spooled, for every event type.
+    @Test func recordsReadInPlaceGiveBackTheEvent() throws {
+        let events = EventType.allCases.enumerated().map { index, type in
+            Event(source: "s", sourceEventID: "E\(index)", type: type, eventDate: .day("2026-0\(index % 9 + 1)-2\(index)"),
+                  customerNumber: index % 2 == 0 ? "C\(index)" : nil, connectionID: "K\(index)", amountDueCents: index % 3 == 0 ? nil : Int64(index * 1001),
+                  protectedCustomer: [.yes, .no, .unknown][index % 3])
+        }
+        let writer = try SpoolWriter(path: "\(directory.path)/c.spool")
+        for (line, event) in events.enumerated() { try writer.append(event, line: line + 2) }
+        try writer.close()
+        var reader = try SpoolReader(path: "\(directory.path)/c.spool")
+        var ranges: [Range<Int>?] = []
+        for event in events {
+            let read = try reader.withNextEvent(ranges: &ranges) { record in
+                (record.type, record.eventDate, record.amountDueCents, record.protectedCustomer, record.householdKey)
+            }
+            #expect(read?.0 == event.type && read?.1 == event.eventDate && read?.2 == event.amountDueCents)
+            #expect(read?.3 == event.protectedCustomer && read?.4 == event.householdKey)
+        }
+        #expect(try reader.withNextEvent(ranges: &ranges) { _ in true } == nil)
+    }
+
     @Test func aCutOffSpoolIsDamaged() throws {
         let writer = try SpoolWriter(path: "\(directory.path)/b.spool")
         try writer.append([Array("abc".utf8), nil])
