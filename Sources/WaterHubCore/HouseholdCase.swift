@@ -223,14 +223,7 @@ public struct StepDates: Sendable, Hashable, Sequence, ExpressibleByDictionaryLi
 
     /// The steps the household went through, with their dates, in step order.
     public func makeIterator() -> some IteratorProtocol<(type: EventType, date: CalendarDate)> {
-        var slot = 0
-        return AnyIterator { [packed] () -> (type: EventType, date: CalendarDate)? in
-            while slot < packed.count {
-                defer { slot += 1 }
-                if let date = StepDates.unpack(packed[slot]) { return (EventType.allCases[slot], date) }
-            }
-            return nil
-        }
+        EventType.allCases.lazy.compactMap { type in self[type].map { (type: type, date: $0) } }.makeIterator()
     }
 
     public static func == (lhs: StepDates, rhs: StepDates) -> Bool {

@@ -30,11 +30,10 @@ enum CodeCheck {
     /// a column's AUTOINCREMENT in place): `IN` lists into `oneOf` chains, a chain into one with
     /// a new code, or `AUTOINCREMENT` dropped. The same columns in the same order, every row, its
     /// indexes, and its AUTOINCREMENT counter (which may be above the largest row id left after
-    /// rows were deleted): kept in `sqlite_sequence` when `keepingCounter`, else only returned.
-    /// Runs inside a migration (foreign keys are checked at its end).
+    /// rows were deleted): kept in `sqlite_sequence` while the rebuilt table is AUTOINCREMENT,
+    /// returned either way. Runs inside a migration (foreign keys are checked at its end).
     @discardableResult
-    static func rebuild(_ table: String, rewriting rewrites: [(old: String, new: String)], keepingCounter: Bool = true,
-                        in db: Database) throws -> Int64? {
+    static func rebuild(_ table: String, rewriting rewrites: [(old: String, new: String)], in db: Database) throws -> Int64? {
         guard var sql = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?", arguments: [table]) else {
             throw StorageError(.damagedFile, "the table \(table) is missing")
         }
@@ -57,7 +56,7 @@ enum CodeCheck {
         try db.execute(sql: "DROP TABLE \(table)")
         try db.execute(sql: "ALTER TABLE \(rebuilt) RENAME TO \(table)")
         for index in indexes { try db.execute(sql: index) }
-        if let counter, keepingCounter {
+        if let counter, sql.range(of: "AUTOINCREMENT", options: .caseInsensitive) != nil {
             try db.execute(sql: "UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = ?", arguments: [counter, table])
             if db.changesCount == 0 {
                 try db.execute(sql: "INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", arguments: [table, counter])

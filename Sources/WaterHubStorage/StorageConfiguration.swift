@@ -52,16 +52,18 @@ enum StorageConfiguration {
     /// Applies the named migrations; a file that has migrations this binary does not know was
     /// written by a newer WaterHub and is refused rather than damaged.
     static func migrate(_ pool: DatabasePool, with migrator: DatabaseMigrator, file: String) throws {
-        let unknown = try pool.read { db -> Set<String> in
+        let applied = try pool.read { db -> Set<String> in
             guard try db.tableExists("grdb_migrations") else { return [] }
-            return try migrator.appliedIdentifiers(db).subtracting(migrator.migrations)
+            return try migrator.appliedIdentifiers(db)
         }
+        let unknown = applied.subtracting(migrator.migrations)
         if !unknown.isEmpty {
             throw StorageError(.newerSchema, "\(file) was written by a newer WaterHub (it has schema changes this version does not know: \(unknown.sorted().joined(separator: ", "))); upgrade WaterHub or restore a backup made by this version")
         }
-        let pending = try pool.read { db in try !migrator.hasCompletedMigrations(db) }
+        // An up-to-date file (every open but the first after an upgrade) needs no write.
+        guard !applied.isSuperset(of: migrator.migrations) else { return }
         try migrator.migrate(pool)
-        if pending { try compactAfterMigrating(pool) }
+        try compactAfterMigrating(pool)
     }
 
     /// A migration that rebuilds a table (v6 and v8 of the town files) leaves the old table's
