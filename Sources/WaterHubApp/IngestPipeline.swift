@@ -479,7 +479,12 @@ extension Hub {
             applied.removeAll()
         }
         try await withThrowingTaskGroup(of: (String, [Int64]).self) { group in
-            var queue = perTown.sorted { $0.key < $1.key }.makeIterator()
+            // The largest towns first: the last ones to start are small, so the cores finish
+            // together instead of one large town's file being built alone at the end.
+            var queue = perTown.map { (nisCode: $0.key, spooled: $0.value, events: $0.value.reduce(0) { $0 + $1.expectedCount }) }
+                .sorted { ($0.events, $1.nisCode) > ($1.events, $0.nisCode) }
+                .map { ($0.nisCode, $0.spooled) }
+                .makeIterator()
             func startNext() {
                 guard let (nisCode, spooled) = queue.next() else { return }
                 group.addTask {
