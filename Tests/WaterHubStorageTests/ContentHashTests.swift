@@ -13,10 +13,7 @@ import WaterHubTestSupport
         let events = [
             Event(source: "aquaflan", sourceEventID: "E1", type: .warningLetter, eventDate: .day("2026-11-16"), customerNumber: "C1",
                   postalCode: "9000", amountDueCents: 1000),
-            Event(source: "aquaflan", sourceEventID: "E2", type: .disconnection, eventDate: .day("2025-02-28"), customerNumber: "C2",
-                  connectionID: "EAN 5414", name: "Hélène Lemaître", street: "Désiré Mergaertstraat", houseNumber: "12", box: "b",
-                  postalCode: "9000", municipality: "Gent", nisCode: "44021", phone: "0470 12 34 56", email: "h@example.org",
-                  amountDueCents: 0, protectedCustomer: .yes, note: "x;y\n\"z\""),
+            .withEveryField("E2"),
         ]
         for event in events {
             let bytes = SpooledEvent(event: event, line: 7).recordBytes

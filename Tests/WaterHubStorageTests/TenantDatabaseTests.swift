@@ -71,54 +71,22 @@ import WaterHubTestSupport
         #expect(all[2].provenance.batchID == 2)
     }
 
-    /// An event with every field set, and the same event with one field changed or left out.
-    static func fullEvent(_ id: String) -> Event {
-        Event(source: "aquaflan", sourceEventID: id, type: .disconnection, eventDate: .day("2025-02-28"), customerNumber: "C1",
-              connectionID: "EAN 5414", name: "Hélène Lemaître", street: "Désiré Mergaertstraat", houseNumber: "12", box: "b",
-              postalCode: "9000", municipality: "Gent", nisCode: "44021", phone: "0470 12 34 56", email: "h@example.org",
-              amountDueCents: 0, protectedCustomer: .yes, note: "x;y\n\"z\"")
-    }
-
-    static func changing(_ field: EventField, of event: Event) -> Event {
-        var event = event
-        switch field {
-        case .sourceEventID: event.sourceEventID += "x"
-        case .type: event.type = .warningLetter
-        case .eventDate: event.eventDate = .day("2025-02-27")
-        case .customerNumber: event.customerNumber = "C2"
-        case .connectionID: event.connectionID = nil
-        case .name: event.name = "Helene Lemaitre"
-        case .street: event.street = nil
-        case .houseNumber: event.houseNumber = "12A"
-        case .box: event.box = "B"
-        case .postalCode: event.postalCode = "9030"
-        case .municipality: event.municipality = "Mariakerke"
-        case .nisCode: event.nisCode = nil
-        case .phone: event.phone = "0470 12 34 57"
-        case .email: event.email = "h@example.com"
-        case .amountDue: event.amountDueCents = nil
-        case .protectedCustomer: event.protectedCustomer = .unknown
-        case .note: event.note = "x;y\n\"z\" "
-        }
-        return event
-    }
-
     /// An event id sent again is a correction when any one field differs from what the company
     /// sent before (a value changed, or left out), and changes nothing when every field is the same.
     @Test func aRepeatIsToldFromACorrectionByEveryField() async throws {
         let database = try database()
         let fields = EventField.allCases.filter { $0 != .sourceEventID }
         let ids = fields.map { "E-\($0.rawValue)" } + ["E-same"]
-        _ = try database.apply(batchID: 1, fileSHA256: "a", events: ids.enumerated().map { SpooledEvent(event: Self.fullEvent($1), line: $0 + 2) })
-        let later = fields.enumerated().map { SpooledEvent(event: Self.changing($1, of: Self.fullEvent(ids[$0])), line: $0 + 2) }
-            + [SpooledEvent(event: Self.fullEvent("E-same"), line: 99)]
+        _ = try database.apply(batchID: 1, fileSHA256: "a", events: ids.enumerated().map { SpooledEvent(event: Event.withEveryField($1), line: $0 + 2) })
+        let later = fields.enumerated().map { SpooledEvent(event: Event.withEveryField(ids[$0]).changing($1), line: $0 + 2) }
+            + [SpooledEvent(event: Event.withEveryField("E-same"), line: 99)]
         let result = try database.apply(batchID: 2, fileSHA256: "b", events: later)
         #expect(result.stored == fields.count && result.unchanged == 1)
         let current = try await database.events(after: 0, limit: 100).filter(\.isCurrent)
         #expect(current.count == ids.count)
         for (index, field) in fields.enumerated() {
             let stored = try #require(current.first { $0.event.sourceEventID == ids[index] })
-            #expect(stored.version == 2 && stored.event == Self.changing(field, of: Self.fullEvent(ids[index])), "\(field)")
+            #expect(stored.version == 2 && stored.event == Event.withEveryField(ids[index]).changing(field), "\(field)")
         }
         #expect(current.first { $0.event.sourceEventID == "E-same" }?.version == 1)
     }
@@ -128,7 +96,7 @@ import WaterHubTestSupport
     /// fields are gone from the town file, so nothing of it is stored again.
     @Test func anErasedHouseholdStaysErasedWhenItsEventsComeAgain() async throws {
         let database = try database()
-        let original = Self.fullEvent("E1")
+        let original = Event.withEveryField("E1")
         _ = try database.apply(batchID: 1, fileSHA256: "a", events: [SpooledEvent(event: original, line: 2)])
         let key = try #require(try await database.events(after: 0, limit: 10).first?.household)
         _ = try #require(try database.erase(householdKey: key))
