@@ -27,8 +27,8 @@ enum CodeCheck {
     }
 
     /// Rebuilds a table with parts of its definition rewritten (SQLite cannot change a CHECK or
-    /// a column's AUTOINCREMENT in place): `IN` lists into `oneOf` chains, a chain into one with
-    /// a new code, or `AUTOINCREMENT` dropped. The same columns in the same order, every row, its
+    /// a column's AUTOINCREMENT or NOT NULL in place): `IN` lists into `oneOf` chains, a chain into
+    /// one with a new code, `AUTOINCREMENT` or `NOT NULL` dropped. The same columns in the same order, every row, its
     /// indexes, and its AUTOINCREMENT counter (which may be above the largest row id left after
     /// rows were deleted): kept in `sqlite_sequence` while the rebuilt table is AUTOINCREMENT,
     /// returned either way. Runs inside a migration (foreign keys are checked at its end).
@@ -38,7 +38,7 @@ enum CodeCheck {
             throw StorageError(.damagedFile, "the table \(table) is missing")
         }
         for (old, new) in rewrites {
-            guard sql.contains(old) else { throw StorageError(.inconsistent, "the table \(table) has no CHECK (\(old)) to rewrite") }
+            guard sql.contains(old) else { throw StorageError(.inconsistent, "the table \(table) has no `\(old)` to rewrite") }
             sql = sql.replacingOccurrences(of: old, with: new)
         }
         // `CREATE TABLE name (` as created, `CREATE TABLE "name" (` after an earlier rebuild's rename.

@@ -30,10 +30,21 @@ struct EventWriter {
                                "amount_due_cents", "protected_customer", "note"]
 
     /// The columns of an event INSERT, and the SQL for a new event and for a new version.
-    /// (Which file a batch came from, and when it was recorded, is in `batch_file`, once per batch.)
-    static let insertColumns = ["source", "version", "is_current", "content_hash", "household_id", "batch_id", "line"] + fieldColumns + ["seq"]
-    /// Where `seq` is bound (1-based), after the fields.
-    static let seqParameter = Int32(insertColumns.count)
+    /// (Which file a batch came from, and when it was recorded, is in `batch_file`, once per batch;
+    /// `content_hash` is left NULL: see `ContentHash`.)
+    static let insertColumns = ["source", "version", "is_current", "household_id", "batch_id", "line"] + fieldColumns + ["seq"]
+    /// Where each column is bound (1-based).
+    static func parameter(_ column: String) -> Int32 { Int32(insertColumns.firstIndex(of: column)! + 1) }
+    static let sourceParameter = parameter("source"), versionParameter = parameter("version"), currentParameter = parameter("is_current")
+    static let householdParameter = parameter("household_id"), batchParameter = parameter("batch_id"), lineParameter = parameter("line")
+    static let firstFieldParameter = parameter(fieldColumns[0]), seqParameter = parameter("seq")
+    /// The latest version of an event id: its number, version, household and stored hash, then
+    /// its fields (`fieldColumns`, from result column `latestFieldsColumn` on).
+    static let findLatestSQL = """
+        SELECT seq, version, household_id, content_hash, \(fieldColumns.joined(separator: ", ")) FROM event
+        WHERE source = ? AND source_event_id = ? ORDER BY version DESC LIMIT 1
+        """
+    static let latestFieldsColumn: Int32 = 4
     static let insertVersionSQL =
         "INSERT INTO event (\(insertColumns.joined(separator: ", "))) VALUES (\(insertColumns.map { _ in "?" }.joined(separator: ", ")))"
     static let insertNewSQL = insertVersionSQL + " ON CONFLICT (source, source_event_id, version) DO NOTHING"
@@ -57,8 +68,7 @@ struct EventWriter {
     private mutating func correctionStatements() throws -> (findLatest: Statement, supersede: Statement, insertVersion: Statement) {
         if let corrections { return corrections }
         let prepared = (
-            findLatest: try db.cachedStatement(
-                sql: "SELECT seq, version, content_hash, household_id FROM event WHERE source = ? AND source_event_id = ? ORDER BY version DESC LIMIT 1"),
+            findLatest: try db.cachedStatement(sql: EventWriter.findLatestSQL),
             supersede: try db.cachedStatement(sql: "UPDATE event SET is_current = 0 WHERE seq = ?"),
             insertVersion: try db.cachedStatement(sql: EventWriter.insertVersionSQL))
         try bindBatchConstants(prepared.insertVersion)
@@ -68,7 +78,7 @@ struct EventWriter {
 
     /// The batch's constant, bound once per statement; SQLite keeps bindings across resets.
     private func bindBatchConstants(_ statement: Statement) throws {
-        try SQLiteBinding.check(sqlite3_bind_int64(statement.sqliteStatement, 6, batchID), db)
+        try SQLiteBinding.check(sqlite3_bind_int64(statement.sqliteStatement, EventWriter.batchParameter, batchID), db)
     }
 
     /// Writes the cases still held in memory.
@@ -82,27 +92,23 @@ struct EventWriter {
             throw StorageError(.inconsistent, "an event without a household reached storage (batch \(batchID), line \(record.line))")
         }
         let (householdID, isNewHousehold) = try household(key)
-        let hash = ContentHash.of(record)
         let seq = nextSeq
-        if try insert(record, using: insertNew, version: 1, hash: hash, household: householdID, seq: seq) {
+        if try insert(record, using: insertNew, version: 1, household: householdID, seq: seq) {
             nextSeq += 1
         } else {
             // The company sent this id before: the same content changes nothing; other content
             // is a correction, a new version that may change any step (or the household).
-            let source = record.source, id = record.string(.sourceEventID) ?? ""
             let statements = try correctionStatements()
-            guard let latest = try Row.fetchOne(statements.findLatest, arguments: [source, id]) else {
-                throw StorageError(.inconsistent, "event \(id) of \(source) conflicts but cannot be found")
+            guard let latest = try latestVersion(of: record, using: statements.findLatest) else {
+                throw StorageError(.inconsistent, "event \(record.string(.sourceEventID) ?? "") of \(record.source) conflicts but cannot be found")
             }
-            if hash.matches(latest[2] as Data) { return }
-            try statements.supersede.execute(arguments: [latest[0] as Int64])
-            _ = try insert(record, using: statements.insertVersion, version: (latest[1] as Int) + 1, hash: hash, household: householdID,
-                           seq: nextSeq)
+            if latest.sameContent { return }
+            try statements.supersede.execute(arguments: [latest.seq])
+            _ = try insert(record, using: statements.insertVersion, version: latest.version + 1, household: householdID, seq: nextSeq)
             nextSeq += 1
             stored += 1
             try cases.recompute(household: householdID)
-            let previous: Int64 = latest[3]
-            if previous != householdID { try cases.recompute(household: previous) }
+            if latest.household != householdID { try cases.recompute(household: latest.household) }
             return
         }
         stored += 1
@@ -113,23 +119,41 @@ struct EventWriter {
                       household: householdID, isNew: isNewHousehold)
     }
 
+    /// The latest version of the record's event id, and whether its content is the record's:
+    /// by its stored hash when a purge or an older file left one, else by the hash of its fields
+    /// as stored (`ContentHash`). Nil when there is none.
+    private func latestVersion(of record: SpoolRecord, using statement: Statement) throws
+        -> (seq: Int64, version: Int64, household: Int64, sameContent: Bool)? {
+        let handle = statement.sqliteStatement
+        try SQLiteBinding.bytes(handle, 1, record.slice(EventField.allCases.count + 1), db)
+        try SQLiteBinding.bytes(handle, 2, record.field(.sourceEventID), db)
+        var latest: (seq: Int64, version: Int64, household: Int64, sameContent: Bool)?
+        try SQLiteBinding.forEachRow(handle, db) {
+            let hash = ContentHash.of(record)
+            let sameContent: Bool
+            if let stored = sqlite3_column_blob(handle, 3) {
+                sameContent = hash.matches(Data(bytes: stored, count: Int(sqlite3_column_bytes(handle, 3))))
+            } else {
+                sameContent = hash == ContentHash.ofStored(handle, from: EventWriter.latestFieldsColumn)
+            }
+            latest = (sqlite3_column_int64(handle, 0), sqlite3_column_int64(handle, 1), sqlite3_column_int64(handle, 2), sameContent)
+        }
+        return latest
+    }
+
     /// Binds the record and runs one INSERT; returns whether a row was written.
-    private func insert(_ record: SpoolRecord, using statement: Statement, version: Int, hash: ContentHash.Digest, household: Int64,
-                        seq: Int64) throws -> Bool {
+    private func insert(_ record: SpoolRecord, using statement: Statement, version: Int64, household: Int64, seq: Int64) throws -> Bool {
         let handle = statement.sqliteStatement
         // The record's fields are bound in place: the spool's buffer holds them until the insert
         // has run, and every one is bound again for the next event.
-        try SQLiteBinding.bytes(handle, 1, record.slice(EventField.allCases.count + 1), db, borrowed: true)
-        try SQLiteBinding.check(sqlite3_bind_int64(handle, 2, Int64(version)), db)
-        try SQLiteBinding.check(sqlite3_bind_int64(handle, 3, 1), db)
-        try hash.withUnsafeBytes { raw in
-            try SQLiteBinding.check(sqlite3_bind_blob(handle, 4, raw.baseAddress, Int32(raw.count), SQLiteBinding.transient), db)
-        }
-        try SQLiteBinding.check(sqlite3_bind_int64(handle, 5, household), db)
-        try SQLiteBinding.check(sqlite3_bind_int64(handle, 7, Int64(record.line)), db)
+        try SQLiteBinding.bytes(handle, EventWriter.sourceParameter, record.slice(EventField.allCases.count + 1), db, borrowed: true)
+        try SQLiteBinding.check(sqlite3_bind_int64(handle, EventWriter.versionParameter, version), db)
+        try SQLiteBinding.check(sqlite3_bind_int64(handle, EventWriter.currentParameter, 1), db)
+        try SQLiteBinding.check(sqlite3_bind_int64(handle, EventWriter.householdParameter, household), db)
+        try SQLiteBinding.check(sqlite3_bind_int64(handle, EventWriter.lineParameter, Int64(record.line)), db)
         try SQLiteBinding.check(sqlite3_bind_int64(handle, EventWriter.seqParameter, seq), db)
         for (offset, field) in EventField.allCases.enumerated() {
-            let index = Int32(8 + offset)
+            let index = EventWriter.firstFieldParameter + Int32(offset)
             if field == .amountDue {
                 if let cents = record.amountDueCents {
                     try SQLiteBinding.check(sqlite3_bind_int64(handle, index, cents), db)

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import WaterHubCore
 
 /// What a purge or an erasure removed: counts, never people.
@@ -75,6 +76,12 @@ extension TenantDatabase {
         guard !households.isEmpty else { return counts }
         try db.execute(sql: "INSERT OR REPLACE INTO meta (name, value) VALUES (?, x'01')", arguments: [TenantDatabase.logMark])
         let stamp = StorageConfiguration.timestamp(date)
+        // Blanked fields no longer say what the company sent: each version keeps the hash of what
+        // it held (`ContentHash`), so that the same event sent again stays a repeat.
+        let unhashed = try db.cachedStatement(sql: """
+            SELECT seq, \(EventWriter.fieldColumns.joined(separator: ", ")) FROM event WHERE household_id = ? AND content_hash IS NULL
+            """)
+        let keepHash = try db.cachedStatement(sql: "UPDATE event SET content_hash = ? WHERE seq = ?")
         let clearEvents = try db.cachedStatement(sql: """
             UPDATE event SET \(TenantDatabase.personalColumns.map { "\($0) = NULL" }.joined(separator: ", ")) WHERE household_id = ?
             """)
@@ -82,6 +89,15 @@ extension TenantDatabase {
         let clearContacts = try db.cachedStatement(sql: "UPDATE contact SET next_step = NULL WHERE household_id = ?")
         let markHousehold = try db.cachedStatement(sql: "UPDATE household SET identifier = 'purged:' || id, purged_at = ? WHERE id = ?")
         for household in households {
+            var hashes: [(seq: Int64, hash: ContentHash.Digest)] = []
+            let handle = unhashed.sqliteStatement
+            try SQLiteBinding.check(sqlite3_bind_int64(handle, 1, household), db)
+            try SQLiteBinding.forEachRow(handle, db) {
+                hashes.append((sqlite3_column_int64(handle, 0), ContentHash.ofStored(handle, from: 1)))
+            }
+            for (seq, hash) in hashes {
+                try keepHash.execute(arguments: [hash.withUnsafeBytes { Data($0) }, seq])
+            }
             try clearEvents.execute(arguments: [household])
             counts.events += db.changesCount
             try clearCase.execute(arguments: [household])

@@ -1,5 +1,4 @@
 import CSQLiteSetup
-import Crypto
 import Foundation
 import GRDB
 import WaterHubCore
@@ -99,49 +98,6 @@ enum StorageConfiguration {
               let second = Int(time.dropFirst(6).prefix(2)), let millisecond = Int(time.dropFirst(9).prefix(3)) else { return nil }
         let seconds = Double(day.daysSinceEpoch * 86_400 + hour * 3600 + minute * 60 + second) + Double(millisecond) / 1000
         return Date(timeIntervalSince1970: seconds)
-    }
-}
-
-/// The fingerprint of an event's content, to tell a repeat from a correction: SHA-256 of each
-/// field's canonical text (0x1F after each, 0x1E for an absent one), cut to 16 bytes.
-enum ContentHash {
-    /// The hash's 16 bytes, as stored in `event.content_hash`.
-    struct Digest: Equatable {
-        private var first: UInt64 = 0
-        private var second: UInt64 = 0
-
-        func withUnsafeBytes<T>(_ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
-            try Swift.withUnsafeBytes(of: self, body)
-        }
-
-        /// Whether a stored hash is this one.
-        func matches(_ stored: Data) -> Bool {
-            stored.count == 16 && withUnsafeBytes { mine in stored.withUnsafeBytes { mine.elementsEqual($0) } }
-        }
-    }
-
-    static func of(_ record: SpoolRecord) -> Digest {
-        // The fields' bytes, each followed by 0x1F (or 0x1E alone when absent), hashed in one call.
-        var length = 0
-        for field in EventField.allCases { length += (record.field(field)?.count ?? 0) + 1 }
-        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: length) { buffer in
-            var position = 0
-            for field in EventField.allCases {
-                if let bytes = record.field(field) {
-                    UnsafeMutableBufferPointer(rebasing: buffer[position..<position + bytes.count]).update(fromContentsOf: bytes)
-                    position += bytes.count
-                    buffer[position] = 0x1F
-                } else {
-                    buffer[position] = 0x1E
-                }
-                position += 1
-            }
-            var digest = Digest()
-            SHA256.hash(data: UnsafeRawBufferPointer(buffer)).withUnsafeBytes { hash in
-                Swift.withUnsafeMutableBytes(of: &digest) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: hash.prefix(16))) }
-            }
-            return digest
-        }
     }
 }
 

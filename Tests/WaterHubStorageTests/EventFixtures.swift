@@ -1,3 +1,4 @@
+@testable import WaterHubStorage
 import WaterHubCore
 import WaterHubTestSupport
 
@@ -33,5 +34,17 @@ extension Event {
         case .note: event.note = "x;y\n\"z\" "
         }
         return event
+    }
+
+    /// The hash `ContentHash.of` gives the event's spool record.
+    var contentHash: ContentHash.Digest {
+        get throws {
+            let bytes = SpooledEvent(event: self, line: 7).recordBytes
+            var ranges: [Range<Int>?] = []
+            return try bytes.withUnsafeBufferPointer { buffer in
+                guard SpoolRecord.split(buffer, into: &ranges) else { throw StorageError(.inconsistent, "the record could not be split") }
+                return ContentHash.of(SpoolRecord(bytes: buffer, ranges: ranges))
+            }
+        }
     }
 }

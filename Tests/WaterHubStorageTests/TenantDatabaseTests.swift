@@ -104,6 +104,42 @@ import WaterHubTestSupport
         #expect(again.unchanged == 1 && again.stored == 0)
         let all = try await database.events(after: 0, limit: 10)
         #expect(all.count == 1 && all[0].event.name == nil && all[0].event.street == nil && all[0].event.phone == nil)
+        // The company corrects it: that is still a new version.
+        let corrected = try database.apply(batchID: 3, fileSHA256: "c", events: [SpooledEvent(event: original.changing(.phone), line: 2)])
+        #expect(corrected.stored == 1 && corrected.unchanged == 0)
+    }
+
+    /// A town file from before v9 keeps every version's hash, and the hash still decides: a
+    /// version whose personal fields a purge blanked there stays a repeat when the company sends
+    /// it again, and changed, it is a correction.
+    @Test func aFileFromBeforeV9KeepsTheHashesItsPurgesNeed() async throws {
+        let path = "\(directory.path)/44021-gent.sqlite"
+        let queue = try DatabaseQueue(path: path)
+        try TenantDatabase.migrator.migrate(queue, upTo: "v8: event numbers given by the writer, not by AUTOINCREMENT")
+        let original = Event.withEveryField("E1")
+        let hash = try original.contentHash.withUnsafeBytes { Data($0) }
+        try await queue.write { db in
+            try db.execute(sql: "INSERT INTO household (id, source, kind, identifier, purged_at) VALUES (5, 'aquaflan', 'customer', 'purged:5', '2026-11-16T00:00:00.000Z')")
+            try db.execute(sql: "INSERT INTO batch_file (batch_id, file_sha256, recorded_at) VALUES (1, 'f', '2026-11-16T00:00:00.000Z')")
+            // What a purge left of the event: no personal field.
+            try db.execute(sql: """
+                INSERT INTO event (seq, source, source_event_id, version, is_current, content_hash, household_id, type, event_date,
+                                   nis_code, protected_customer, batch_id, line)
+                VALUES (1, 'aquaflan', 'E1', 1, 1, ?, 5, 'disconnection', '2025-02-28', '44021', 'yes', 1, 2)
+                """, arguments: [hash])
+        }
+        try queue.close()
+        let database = try TenantDatabase(tenant: tenant, path: path)
+        #expect(try database.apply(batchID: 2, fileSHA256: "b", events: [SpooledEvent(event: original, line: 2)]).unchanged == 1)
+        #expect(try await database.events(after: 0, limit: 10).map(\.event.name) == [nil])
+        #expect(try database.apply(batchID: 3, fileSHA256: "c", events: [SpooledEvent(event: original.changing(.box), line: 2)]).stored == 1)
+        let reopened = try DatabaseQueue(path: path)
+        defer { try? reopened.close() }
+        try await reopened.read { db in
+            let hashes = try Row.fetchAll(db, sql: "SELECT content_hash FROM event ORDER BY seq").map { $0[0] as Data? }
+            #expect(hashes == [hash, nil], "the old version keeps its hash, the new one stores none")
+            #expect(try String.fetchAll(db, sql: "PRAGMA integrity_check") == ["ok"])
+        }
     }
 
     @Test func householdKeysAreOpaqueAndPerHousehold() async throws {
