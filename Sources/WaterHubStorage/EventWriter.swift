@@ -10,7 +10,8 @@ import WaterHubCore
 /// The writer numbers the events (`seq`, the towns' cursor): each gets the number after the
 /// highest one in the table and in `event_seq_floor`, so a number is never given twice, even
 /// when rows that had the highest ones are gone. Whoever deletes events must first raise the
-/// floor to the highest number deleted.
+/// floor to the highest number deleted; whoever changes or blanks an event's fields must first
+/// store its content hash (`ContentHash`, as a purge does), or its next repeat is a correction.
 struct EventWriter {
     let db: Database
     let batchID: Int64
@@ -102,7 +103,12 @@ struct EventWriter {
             guard let latest = try latestVersion(of: record, using: statements.findLatest) else {
                 throw StorageError(.inconsistent, "event \(record.string(.sourceEventID) ?? "") of \(record.source) conflicts but cannot be found")
             }
-            if latest.sameContent { return }
+            if latest.sameContent {
+                // A household made for this repeat alone holds nothing: its events are in another
+                // (one a purge or an erasure renamed), and its identifier must not be stored again.
+                if isNewHousehold { try forget(key, id: householdID) }
+                return
+            }
             try statements.supersede.execute(arguments: [latest.seq])
             _ = try insert(record, using: statements.insertVersion, version: latest.version + 1, household: householdID, seq: nextSeq)
             nextSeq += 1
@@ -165,6 +171,12 @@ struct EventWriter {
             }
         }
         return try SQLiteBinding.run(handle, db)
+    }
+
+    /// Removes a household this writer just created, before any event or case refers to it.
+    private mutating func forget(_ key: HouseholdKey, id: Int64) throws {
+        try db.cachedStatement(sql: "DELETE FROM household WHERE id = ?").execute(arguments: [id])
+        households[key] = nil
     }
 
     /// The household's row id, and whether this write created it.

@@ -104,6 +104,10 @@ import WaterHubTestSupport
         #expect(again.unchanged == 1 && again.stored == 0)
         let all = try await database.events(after: 0, limit: 10)
         #expect(all.count == 1 && all[0].event.name == nil && all[0].event.street == nil && all[0].event.phone == nil)
+        let reader = try DatabaseQueue(path: "\(directory.path)/44021-gent.sqlite")
+        let identifiers = try await reader.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM household") }
+        try reader.close()
+        #expect(!identifiers.contains("C1"), "the customer number is not stored again with a household of its own")
         // The company corrects it: that is still a new version.
         let corrected = try database.apply(batchID: 3, fileSHA256: "c", events: [SpooledEvent(event: original.changing(.phone), line: 2)])
         #expect(corrected.stored == 1 && corrected.unchanged == 0)
