@@ -28,10 +28,10 @@ enum CodeCheck {
 
     /// Rebuilds a table with parts of its definition rewritten (SQLite cannot change a CHECK or
     /// a column's AUTOINCREMENT or NOT NULL in place): `IN` lists into `oneOf` chains, a chain into
-    /// one with a new code, `AUTOINCREMENT` or `NOT NULL` dropped. The same columns in the same order, every row, its
-    /// indexes, and its AUTOINCREMENT counter (which may be above the largest row id left after
-    /// rows were deleted): kept in `sqlite_sequence` while the rebuilt table is AUTOINCREMENT,
-    /// returned either way. Runs inside a migration (foreign keys are checked at its end).
+    /// one with a new code, `AUTOINCREMENT` or `NOT NULL` dropped. The same columns in the same
+    /// order, every row, its indexes, and its AUTOINCREMENT counter (which may be above the
+    /// largest row id left after rows were deleted): kept in `sqlite_sequence` while the rebuilt
+    /// table is AUTOINCREMENT, returned either way. Runs inside a migration (foreign keys are checked at its end).
     @discardableResult
     static func rebuild(_ table: String, rewriting rewrites: [(old: String, new: String)], in db: Database) throws -> Int64? {
         guard var sql = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?", arguments: [table]) else {

@@ -19,14 +19,11 @@ enum ContentHash {
         private var first: UInt64 = 0
         private var second: UInt64 = 0
 
-        func withUnsafeBytes<T>(_ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
-            try Swift.withUnsafeBytes(of: self, body)
-        }
+        /// The 16 bytes, as stored.
+        var data: Data { Swift.withUnsafeBytes(of: self) { Data($0) } }
 
         /// Whether a stored hash is this one.
-        func matches(_ stored: Data) -> Bool {
-            stored.count == 16 && withUnsafeBytes { mine in stored.withUnsafeBytes { mine.elementsEqual($0) } }
-        }
+        func matches(_ stored: Data) -> Bool { stored == data }
     }
 
     /// The hash of a spooled event.

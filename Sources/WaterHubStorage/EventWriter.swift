@@ -41,11 +41,12 @@ struct EventWriter {
     static let firstFieldParameter = parameter(fieldColumns[0]), seqParameter = parameter("seq")
     /// The latest version of an event id: its number, version, household and stored hash, then
     /// its fields (`fieldColumns`, from result column `latestFieldsColumn` on).
+    private static let latestColumns = ["seq", "version", "household_id", "content_hash"]
     static let findLatestSQL = """
-        SELECT seq, version, household_id, content_hash, \(fieldColumns.joined(separator: ", ")) FROM event
+        SELECT \((latestColumns + fieldColumns).joined(separator: ", ")) FROM event
         WHERE source = ? AND source_event_id = ? ORDER BY version DESC LIMIT 1
         """
-    static let latestFieldsColumn: Int32 = 4
+    static let latestFieldsColumn = Int32(latestColumns.count)
     static let insertVersionSQL =
         "INSERT INTO event (\(insertColumns.joined(separator: ", "))) VALUES (\(insertColumns.map { _ in "?" }.joined(separator: ", ")))"
     static let insertNewSQL = insertVersionSQL + " ON CONFLICT (source, source_event_id, version) DO NOTHING"
@@ -131,7 +132,7 @@ struct EventWriter {
     private func latestVersion(of record: SpoolRecord, using statement: Statement) throws
         -> (seq: Int64, version: Int64, household: Int64, sameContent: Bool)? {
         let handle = statement.sqliteStatement
-        try SQLiteBinding.bytes(handle, 1, record.slice(EventField.allCases.count + 1), db)
+        try SQLiteBinding.bytes(handle, 1, record.sourceBytes, db)
         try SQLiteBinding.bytes(handle, 2, record.field(.sourceEventID), db)
         var latest: (seq: Int64, version: Int64, household: Int64, sameContent: Bool)?
         try SQLiteBinding.forEachRow(handle, db) {
@@ -152,7 +153,7 @@ struct EventWriter {
         let handle = statement.sqliteStatement
         // The record's fields are bound in place: the spool's buffer holds them until the insert
         // has run, and every one is bound again for the next event.
-        try SQLiteBinding.bytes(handle, EventWriter.sourceParameter, record.slice(EventField.allCases.count + 1), db, borrowed: true)
+        try SQLiteBinding.bytes(handle, EventWriter.sourceParameter, record.sourceBytes, db, borrowed: true)
         try SQLiteBinding.check(sqlite3_bind_int64(handle, EventWriter.versionParameter, version), db)
         try SQLiteBinding.check(sqlite3_bind_int64(handle, EventWriter.currentParameter, 1), db)
         try SQLiteBinding.check(sqlite3_bind_int64(handle, EventWriter.householdParameter, household), db)

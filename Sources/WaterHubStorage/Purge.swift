@@ -91,12 +91,12 @@ extension TenantDatabase {
         for household in households {
             var hashes: [(seq: Int64, hash: ContentHash.Digest)] = []
             let handle = unhashed.sqliteStatement
-            try SQLiteBinding.check(sqlite3_bind_int64(handle, 1, household), db)
+            try SQLiteBinding.integer(handle, 1, household, db)
             try SQLiteBinding.forEachRow(handle, db) {
                 hashes.append((sqlite3_column_int64(handle, 0), ContentHash.ofStored(handle, from: 1)))
             }
             for (seq, hash) in hashes {
-                try keepHash.execute(arguments: [hash.withUnsafeBytes { Data($0) }, seq])
+                try keepHash.execute(arguments: [hash.data, seq])
             }
             try clearEvents.execute(arguments: [household])
             counts.events += db.changesCount

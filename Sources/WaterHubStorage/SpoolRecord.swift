@@ -21,7 +21,9 @@ struct SpoolRecord {
 
     func string(_ field: EventField) -> String? { self.field(field).map { String(decoding: $0, as: UTF8.self) } }
 
-    var source: String { slice(EventField.allCases.count + 1).map { String(decoding: $0, as: UTF8.self) } ?? "" }
+    /// The source's bytes (after the fields and the line).
+    var sourceBytes: UnsafeBufferPointer<UInt8>? { slice(EventField.allCases.count + 1) }
+    var source: String { sourceBytes.map { String(decoding: $0, as: UTF8.self) } ?? "" }
     var line: Int { slice(EventField.allCases.count).map { SpoolRecord.integer($0) } ?? 0 }
 
     /// The event type, matched on the field's bytes (no string made for it): the canonical

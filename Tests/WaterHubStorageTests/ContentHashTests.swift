@@ -26,7 +26,7 @@ import WaterHubTestSupport
                 if let value = event.value(of: field) { reference += Array(value.utf8) + [0x1F] } else { reference += [0x1E] }
             }
             let expected = Data(SHA256.hash(data: reference).prefix(16))
-            #expect(hash.withUnsafeBytes { Data($0) } == expected && hash.matches(expected))
+            #expect(hash.data == expected && hash.matches(expected))
             #expect(!hash.matches(Data(expected.reversed())) && !hash.matches(expected.prefix(15)))
         }
     }

@@ -121,7 +121,7 @@ import WaterHubTestSupport
         let queue = try DatabaseQueue(path: path)
         try TenantDatabase.migrator.migrate(queue, upTo: "v8: event numbers given by the writer, not by AUTOINCREMENT")
         let original = Event.withEveryField("E1")
-        let hash = try original.contentHash.withUnsafeBytes { Data($0) }
+        let hash = try original.contentHash.data
         try await queue.write { db in
             try db.execute(sql: "INSERT INTO household (id, source, kind, identifier, purged_at) VALUES (5, 'aquaflan', 'customer', 'purged:5', '2026-11-16T00:00:00.000Z')")
             try db.execute(sql: "INSERT INTO batch_file (batch_id, file_sha256, recorded_at) VALUES (1, 'f', '2026-11-16T00:00:00.000Z')")
