@@ -22,8 +22,10 @@ enum ContentHash {
         /// The 16 bytes, as stored.
         var data: Data { Swift.withUnsafeBytes(of: self) { Data($0) } }
 
-        /// Whether a stored hash is this one.
-        func matches(_ stored: Data) -> Bool { stored == data }
+        /// Whether a stored hash (the column's bytes, read in place) is this one.
+        func matches(_ stored: UnsafeRawBufferPointer) -> Bool {
+            Swift.withUnsafeBytes(of: self) { $0.elementsEqual(stored) }
+        }
     }
 
     /// The hash of a spooled event.

@@ -139,7 +139,7 @@ struct EventWriter {
             let hash = ContentHash.of(record)
             let sameContent: Bool
             if let stored = sqlite3_column_blob(handle, 3) {
-                sameContent = hash.matches(Data(bytes: stored, count: Int(sqlite3_column_bytes(handle, 3))))
+                sameContent = hash.matches(UnsafeRawBufferPointer(start: stored, count: Int(sqlite3_column_bytes(handle, 3))))
             } else {
                 sameContent = hash == ContentHash.ofStored(handle, from: EventWriter.latestFieldsColumn)
             }

@@ -98,6 +98,16 @@ struct SpoolRecord {
     }
 }
 
+extension SpooledEvent {
+    /// Calls `body` with the event in its spool form, read in place as the apply reads a spool.
+    func withRecord<T>(ranges: inout [Range<Int>?], _ body: (SpoolRecord) throws -> T) throws -> T {
+        try recordBytes.withUnsafeBufferPointer { buffer in
+            guard SpoolRecord.split(buffer, into: &ranges) else { throw StorageError(.inconsistent, "an event could not be encoded") }
+            return try body(SpoolRecord(bytes: buffer, ranges: ranges))
+        }
+    }
+}
+
 extension SpoolReader {
     /// Calls `body` with the next event record read in place; nil at the end of the spool.
     mutating func withNextEvent<T>(ranges: inout [Range<Int>?], _ body: (SpoolRecord) throws -> T) throws -> T? {

@@ -296,11 +296,7 @@ public final class TenantDatabase: Sendable {
             var ranges: [Range<Int>?] = []
             var count = 0
             for spooled in events {
-                let bytes = spooled.recordBytes
-                try bytes.withUnsafeBufferPointer { buffer in
-                    guard SpoolRecord.split(buffer, into: &ranges) else { throw StorageError(.inconsistent, "an event could not be encoded") }
-                    try writer.write(SpoolRecord(bytes: buffer, ranges: ranges))
-                }
+                try spooled.withRecord(ranges: &ranges) { try writer.write($0) }
                 count += 1
             }
             return count

@@ -26,8 +26,8 @@ import WaterHubTestSupport
                 if let value = event.value(of: field) { reference += Array(value.utf8) + [0x1F] } else { reference += [0x1E] }
             }
             let expected = Data(SHA256.hash(data: reference).prefix(16))
-            #expect(hash.data == expected && hash.matches(expected))
-            #expect(!hash.matches(Data(expected.reversed())) && !hash.matches(expected.prefix(15)))
+            #expect(hash.data == expected && expected.withUnsafeBytes { hash.matches($0) })
+            #expect(!Data(expected.reversed()).withUnsafeBytes { hash.matches($0) } && !expected.prefix(15).withUnsafeBytes { hash.matches($0) })
         }
     }
 

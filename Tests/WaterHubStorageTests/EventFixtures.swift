@@ -39,12 +39,8 @@ extension Event {
     /// The hash `ContentHash.of` gives the event's spool record.
     var contentHash: ContentHash.Digest {
         get throws {
-            let bytes = SpooledEvent(event: self, line: 7).recordBytes
             var ranges: [Range<Int>?] = []
-            return try bytes.withUnsafeBufferPointer { buffer in
-                guard SpoolRecord.split(buffer, into: &ranges) else { throw StorageError(.inconsistent, "the record could not be split") }
-                return ContentHash.of(SpoolRecord(bytes: buffer, ranges: ranges))
-            }
+            return try SpooledEvent(event: self, line: 7).withRecord(ranges: &ranges) { ContentHash.of($0) }
         }
     }
 }
