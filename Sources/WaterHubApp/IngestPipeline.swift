@@ -612,11 +612,12 @@ final class RoutedPart: @unchecked Sendable {
 
     func sort(_ triage: inout FeedTriage<FileByteSource>, recordingLines: Bool) throws {
         defer { acceptedIDs = triage.acceptedIDs }
-        while let decision = try triage.next() {
+        // Each row's event is spooled from the decoder's buffers, in place (no `Event` made).
+        while let (line, decision) = try triage.nextRoute() {
             counts.rowsIn += 1
-            if recordingLines { reached.insert(decision.line) }
-            switch consume decision {
-            case .routed(let nisCode, let event, let line):
+            if recordingLines { reached.insert(line) }
+            switch decision {
+            case .tenant(let nisCode):
                 let writer: SpoolWriter
                 if let existing = writers[nisCode] {
                     writer = existing
@@ -624,12 +625,12 @@ final class RoutedPart: @unchecked Sendable {
                     writer = try SpoolWriter(path: "\(folder)/\(nisCode).spool\(suffix)")
                     writers[nisCode] = writer
                 }
-                try writer.append(event, line: line)
+                try writer.append(triage.row, line: line)
                 counts.routed += 1
             case .outsideRegion:
                 counts.outsideRegion += 1
-            case .quarantined(let problem, let line, let raw):
-                try quarantine.append(QuarantinedRow(line: line, problem: problem, raw: raw).spoolFields)
+            case .rejected(let problem):
+                try quarantine.append(QuarantinedRow(line: line, problem: problem, raw: triage.rawRecord).spoolFields)
                 counts.quarantined += 1
                 reasons[problem.code, default: 0] += 1
             }

@@ -26,19 +26,18 @@ public struct EventRules: Sendable, Hashable {
     }
 
     /// The first problem that keeps `event` from being stored, or nil.
-    public func problem(with event: Event, today: CalendarDate) -> RowProblem? {
-        if event.sourceEventID.isEmpty {
+    public func problem(with event: some EventFields, today: CalendarDate) -> RowProblem? {
+        if !event.has(.sourceEventID) {
             return RowProblem(.missingField, field: .sourceEventID, "every row needs the company's own id for it")
         }
-        if event.householdKey == nil {
+        if !event.hasHousehold {
             return RowProblem(.missingField, field: .customerNumber, "every row needs a customer number or a connection id")
         }
         if (event.nisCode ?? "").isEmpty && (event.postalCode ?? "").isEmpty {
             return RowProblem(.noLocation, field: .postalCode, "every row needs a NIS code or a postal code")
         }
-        for field in EventRules.requiredFields(for: event.type) {
-            let value = field == .name ? event.name : field == .street ? event.street : event.value(of: field)
-            if (value ?? "").isEmpty { return RowProblem(.missingField, field: field, "required for \(event.type.rawValue)") }
+        for field in EventRules.requiredFields(for: event.type) where !event.has(field) {
+            return RowProblem(.missingField, field: field, "required for \(event.type.rawValue)")
         }
         if event.eventDate < earliestDate {
             return RowProblem(.dateOutOfRange, field: .eventDate, "\(event.eventDate.iso) is before \(earliestDate.iso)")

@@ -22,7 +22,7 @@ public struct Router: Sendable {
         self.tenants = tenants
     }
 
-    public func route(_ event: Event) -> RoutingDecision {
+    public func route(_ event: some EventFields) -> RoutingDecision {
         switch municipality(of: event) {
         case .success(let nisCode):
             return tenants.contains(nisCode) ? .tenant(nisCode) : .outsideRegion(nisCode)
@@ -32,7 +32,7 @@ public struct Router: Sendable {
     }
 
     /// The current NIS code of the municipality the event is about.
-    public func municipality(of event: Event) -> Result<String, RowProblem> {
+    public func municipality(of event: some EventFields) -> Result<String, RowProblem> {
         let postalCode = event.postalCode.flatMap { $0.isEmpty ? nil : $0 }
         let candidates = postalCode.map { reference.nisCodesByPostalCode[$0] ?? [] }
         if let postalCode, candidates?.isEmpty == true {

@@ -1,7 +1,7 @@
 import WaterHubCore
 
-/// Turns one row's raw field values into an `Event`, by the dialect's rules for dates, amounts
-/// and codes; or says which field is wrong and why.
+/// Reads a row's typed values from its text, by the dialect's rules for dates, amounts and
+/// codes; or says which field is wrong and why.
 public struct EventMapper: Sendable {
     public let source: String
     public let dialect: Dialect
@@ -34,88 +34,67 @@ public struct EventMapper: Sendable {
         unknown = Set(dialect.unknownCodes.map(Dialect.normalizedCode))
     }
 
-    /// Builds the event from values indexed by `EventField` (see `FieldValues`: trimmed, nil when
-    /// absent or blank). The texts the event keeps unchanged are moved out of `values`, not copied.
-    public func event(from values: inout FieldValues) -> Result<Event, RowProblem> {
-        func text(_ field: EventField) -> String? { values[field] }
-        func take(_ field: EventField) -> String? { values.take(field) }
-        guard let typeCode = text(.type) else {
-            return .failure(RowProblem(.missingField, field: .type, "no event type"))
+    /// Reads the typed values of a row whose fields hold their trimmed text (see `FeedRow`):
+    /// the event type, date, amount, protected flag, NIS and postal code; or says which field is
+    /// wrong and why.
+    public func map(_ row: inout FeedRow) -> RowProblem? {
+        guard let typeCode = row.string(.type) else {
+            return RowProblem(.missingField, field: .type, "no event type")
         }
         guard let type = exactTypeCodes[typeCode] ?? typeCodes[Dialect.normalizedCode(typeCode)] else {
             let known = typeCodes.keys.sorted().joined(separator: ", ")
-            return .failure(RowProblem(.unknownEventType, field: .type, "event type code \(typeCode.debugDescription) is not in the mapping (known: \(known))"))
+            return RowProblem(.unknownEventType, field: .type, "event type code \(typeCode.debugDescription) is not in the mapping (known: \(known))")
         }
-        guard let dateText = text(.eventDate) else {
-            return .failure(RowProblem(.missingField, field: .eventDate, "no event date"))
+        row.mappedType = type
+        let date: CalendarDate?? = row.withTextBytes(.eventDate) { bytes in
+            bytes.map { bytes in dialect.dateFormats.lazy.compactMap { $0.date(fromBytes: bytes) }.first }
         }
-        guard let date = dialect.dateFormats.lazy.compactMap({ $0.date(from: dateText) }).first else {
+        guard let date else {
+            return RowProblem(.missingField, field: .eventDate, "no event date")
+        }
+        guard let date else {
             let formats = dialect.dateFormats.map(\.pattern).joined(separator: " or ")
-            return .failure(RowProblem(.invalidDate, field: .eventDate, "\(dateText.debugDescription) is not a real date in the form \(formats)"))
+            return RowProblem(.invalidDate, field: .eventDate, "\(row.string(.eventDate)!.debugDescription) is not a real date in the form \(formats)")
         }
-        var amount: Int64?
-        if let amountText = text(.amountDue) {
+        row.mappedDate = date
+        if let amountText = row.string(.amountDue) {
             switch dialect.amount.cents(from: amountText) {
-            case .success(let cents): amount = cents
-            case .failure(let problem): return .failure(problem)
+            case .success(let cents): row.amountDueCents = cents
+            case .failure(let problem): return problem
             }
         }
-        var protected = ProtectedStatus.unknown
-        if let given = text(.protectedCustomer), let exact = exactFlags[given] {
-            protected = exact
-        } else if let flag = text(.protectedCustomer).map(Dialect.normalizedCode), !unknown.contains(flag) {
-            if yes.contains(flag) { protected = .yes }
-            else if no.contains(flag) { protected = .no }
-            else {
-                return .failure(RowProblem(.invalidValue, field: .protectedCustomer,
-                    "\(flag.debugDescription) is none of the yes codes (\(dialect.yesCodes.joined(separator: ", "))) or no codes (\(dialect.noCodes.joined(separator: ", ")))"))
+        if let given = row.string(.protectedCustomer) {
+            if let exact = exactFlags[given] {
+                row.protectedCustomer = exact
+            } else {
+                let flag = Dialect.normalizedCode(given)
+                if unknown.contains(flag) { row.protectedCustomer = .unknown }
+                else if yes.contains(flag) { row.protectedCustomer = .yes }
+                else if no.contains(flag) { row.protectedCustomer = .no }
+                else {
+                    return RowProblem(.invalidValue, field: .protectedCustomer,
+                        "\(flag.debugDescription) is none of the yes codes (\(dialect.yesCodes.joined(separator: ", "))) or no codes (\(dialect.noCodes.joined(separator: ", ")))")
+                }
             }
         }
-        let nisCode = take(.nisCode)
-        if let code = nisCode, !EventMapper.isDigits(code, count: 5) {
-            return .failure(RowProblem(.invalidValue, field: .nisCode, "a NIS code has 5 digits, got \(code.debugDescription)"))
+        if let code = row.string(.nisCode) {
+            guard EventMapper.isDigits(code, count: 5) else {
+                return RowProblem(.invalidValue, field: .nisCode, "a NIS code has 5 digits, got \(code.debugDescription)")
+            }
+            row.nisCode = code
         }
-        let postalCode = take(.postalCode)
-        if let code = postalCode, !EventMapper.isDigits(code, count: 4) {
-            return .failure(RowProblem(.unknownPostalCode, field: .postalCode, "a Belgian postal code has 4 digits, got \(code.debugDescription)"))
+        if let code = row.string(.postalCode) {
+            guard EventMapper.isDigits(code, count: 4) else {
+                return RowProblem(.unknownPostalCode, field: .postalCode, "a Belgian postal code has 4 digits, got \(code.debugDescription)")
+            }
+            row.postalCode = code
         }
-        return .success(Event(
-            source: source, sourceEventID: take(.sourceEventID) ?? "", type: type, eventDate: date,
-            customerNumber: take(.customerNumber), connectionID: take(.connectionID), name: take(.name),
-            street: take(.street), houseNumber: take(.houseNumber), box: take(.box),
-            postalCode: postalCode, municipality: take(.municipality), nisCode: nisCode,
-            phone: take(.phone), email: take(.email), amountDueCents: amount,
-            protectedCustomer: protected, note: take(.note)))
+        return nil
     }
 }
 
 extension EventMapper {
     static func isDigits(_ text: String, count: Int) -> Bool {
         text.utf8.count == count && text.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
-    }
-}
-
-/// A row's text values, indexed by canonical field: each without the whitespace around it
-/// (`trimmingWhitespace`), nil when the field is absent or blank. The decoder trims them.
-public struct FieldValues: Sendable {
-    private var values: [String?] = Array(repeating: nil, count: EventField.allCases.count)
-
-    public init() {}
-
-    public subscript(field: EventField) -> String? {
-        get { values[field.index] }
-        set { values[field.index] = newValue }
-    }
-
-    /// The value of a field, moved out (the field is nil afterwards).
-    public mutating func take(_ field: EventField) -> String? {
-        var value: String?
-        swap(&value, &values[field.index])
-        return value
-    }
-
-    /// Clears every value, keeping the storage.
-    public mutating func removeAll() {
-        for index in values.indices { values[index] = nil }
     }
 }

@@ -34,9 +34,6 @@ public struct FeedError: Error, Sendable, Hashable, CustomStringConvertible {
 public struct DecodedRow: Sendable {
     public let line: Int
     public let result: Result<Event, RowProblem>
-
-    /// The line and the result, moved out of the row.
-    consuming func parts() -> (line: Int, result: Result<Event, RowProblem>) { (line, result) }
 }
 
 /// Reads a feed in a company's dialect, streaming, and yields one `DecodedRow` per record.
@@ -59,11 +56,13 @@ public struct FeedDecoder<Source: ByteSource> {
     private let rules: EventRules
     private let today: CalendarDate
     private var seenIDs = FingerprintSet()
-    private var values = FieldValues()
+    /// The current record's fields; after `nextRecord` accepted it, its event.
+    public private(set) var row: FeedRow
     private var firstRecord: Bool
     private let columnNames: [String]
-    /// The dialect's constants by field index (a lookup per field and row otherwise), trimmed.
-    private let constants: [String?]
+    /// The dialect's constants by field index (a lookup per field and row otherwise), trimmed,
+    /// in UTF-8.
+    private let constants: [[UInt8]?]
     /// The line the rows start on: after the skipped lines and the header.
     private let dataStart: Int
 
@@ -136,7 +135,8 @@ public struct FeedDecoder<Source: ByteSource> {
         self.mapper = EventMapper(source: sourceID, dialect: dialect)
         self.rules = rules
         self.today = today
-        constants = EventField.allCases.map { dialect.constants[$0]?.trimmingWhitespace() }
+        row = FeedRow(source: sourceID)
+        constants = EventField.allCases.map { dialect.constants[$0].map { Array($0.trimmingWhitespace().utf8) } }
     }
 
     /// The current record's bytes as they stood in the file (for quarantine); valid until `next()`.
@@ -150,6 +150,14 @@ public struct FeedDecoder<Source: ByteSource> {
 
     /// The next record, or nil at the end of the file.
     public mutating func next() throws -> DecodedRow? {
+        guard let (line, problem) = try nextRecord() else { return nil }
+        if let problem { return DecodedRow(line: line, result: .failure(problem)) }
+        return DecodedRow(line: line, result: .success(row.event()))
+    }
+
+    /// Reads the next record: its line, and why it holds no event, or nil when `row` holds its
+    /// event (until the next call). Nil at the end of the file.
+    public mutating func nextRecord() throws -> (line: Int, problem: RowProblem?)? {
         // Taken out by a swap, not a copy: the reader's buffers are not retained for each record.
         var current = Reader.taken
         swap(&current, &reader)
@@ -165,15 +173,15 @@ public struct FeedDecoder<Source: ByteSource> {
                 throw FeedError(.syntax, line: error.line, "the JSON is broken: \(error.message)")
             }
             if let malformation = jsonReader.malformation {
-                return DecodedRow(line: jsonReader.line, result: .failure(RowProblem(.malformedRow, field: nil, "not a JSON object: \(malformation)")))
+                return (jsonReader.line, RowProblem(.malformedRow, field: nil, "not a JSON object: \(malformation)"))
             }
-            return DecodedRow(line: jsonReader.line, result: mapJSON(jsonReader.record))
+            return (jsonReader.line, mapJSON(jsonReader.record))
         case .taken:
             preconditionFailure("FeedDecoder.next() called while it reads")
         }
     }
 
-    private mutating func nextCSV(_ tokenizer: inout CSVTokenizer<Source>, columnIndex: [Int?], headerCount: Int?) throws -> DecodedRow? {
+    private mutating func nextCSV(_ tokenizer: inout CSVTokenizer<Source>, columnIndex: [Int?], headerCount: Int?) throws -> (line: Int, problem: RowProblem?)? {
         guard try tokenizer.next() else { return nil }
         if firstRecord {
             firstRecord = false
@@ -181,81 +189,75 @@ public struct FeedDecoder<Source: ByteSource> {
         }
         let line = tokenizer.line
         if let malformation = tokenizer.malformation {
-            return DecodedRow(line: line, result: .failure(RowProblem(.malformedRow, field: nil, malformation)))
+            return (line, RowProblem(.malformedRow, field: nil, malformation))
         }
         if let headerCount, tokenizer.fieldCount != headerCount {
-            return DecodedRow(line: line, result: .failure(RowProblem(.malformedRow, field: nil,
-                "expected \(headerCount) fields like the header, got \(tokenizer.fieldCount)")))
+            return (line, RowProblem(.malformedRow, field: nil, "expected \(headerCount) fields like the header, got \(tokenizer.fieldCount)"))
         }
-        values.removeAll()
+        row.removeAll()
         for field in EventField.allCases {
             if let constant = constants[field.index] {
-                if !constant.isEmpty { values[field] = constant }
+                row.set(field, constant)
                 continue
             }
             guard let column = columnIndex[field.index] else { continue }
             guard column < tokenizer.fieldCount else {
-                return DecodedRow(line: line, result: .failure(RowProblem(.malformedRow, field: nil,
-                    "expected at least \(column + 1) fields, got \(tokenizer.fieldCount)")))
+                return (line, RowProblem(.malformedRow, field: nil, "expected at least \(column + 1) fields, got \(tokenizer.fieldCount)"))
             }
             let skipBOM = column == 0 && line == 1 && dialect.encoding == .utf8
-            let decoded: String? = tokenizer.withField(column) { bytes in
+            let encoding = dialect.encoding
+            let valid = tokenizer.withField(column) { bytes in
                 if skipBOM, bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF {
-                    return dialect.encoding.decodeTrimmingWhitespace(UnsafeBufferPointer(rebasing: bytes[3...]))
+                    return row.set(field, decoding: UnsafeBufferPointer(rebasing: bytes[3...]), as: encoding)
                 }
-                return dialect.encoding.decodeTrimmingWhitespace(bytes)
+                return row.set(field, decoding: bytes, as: encoding)
             }
-            guard let text = decoded else {
+            guard valid else {
                 let name = columnNames.indices.contains(column) ? columnNames[column] : "column \(column + 1)"
-                return DecodedRow(line: line, result: .failure(RowProblem(.invalidEncoding, field: name,
-                    "the bytes are not valid \(dialect.encoding.rawValue)")))
+                return (line, RowProblem(.invalidEncoding, field: name, "the bytes are not valid \(dialect.encoding.rawValue)"))
             }
-            if !text.isEmpty { values[field] = text }
         }
-        return DecodedRow(line: line, result: validated(mapper.event(from: &values)))
+        return (line, checked())
     }
 
-    private mutating func mapJSON(_ record: JSONValue) -> Result<Event, RowProblem> {
+    private mutating func mapJSON(_ record: JSONValue) -> RowProblem? {
         guard case .object = record else {
-            return .failure(RowProblem(.malformedRow, field: nil, "expected a JSON object for each record"))
+            return RowProblem(.malformedRow, field: nil, "expected a JSON object for each record")
         }
-        values.removeAll()
+        row.removeAll()
         for field in EventField.allCases {
             if let constant = constants[field.index] {
-                if !constant.isEmpty { values[field] = constant }
+                row.set(field, constant)
                 continue
             }
             guard case .path(let path)? = dialect.columns[field], let value = record.value(at: path) else { continue }
             switch value {
             case .object, .array:
-                return .failure(RowProblem(.invalidValue, field: path.joined(separator: "."), "expected a string or a number, got a nested structure"))
+                return RowProblem(.invalidValue, field: path.joined(separator: "."), "expected a string or a number, got a nested structure")
             default:
-                if let text = value.text?.trimmingWhitespace(), !text.isEmpty { values[field] = text }
+                if let text = value.text?.trimmingWhitespace() { row.set(field, text.utf8) }
             }
         }
-        return validated(mapper.event(from: &values))
+        return checked()
     }
 
-    private mutating func validated(_ result: consuming Result<Event, RowProblem>) -> Result<Event, RowProblem> {
-        // Switched on as consumed: the event moves through, no copy of its strings.
-        let event: Event
-        switch consume result {
-        case .success(let mapped): event = mapped
-        case .failure(let problem): return .failure(problem)
-        }
-        if let problem = rules.problem(with: event, today: today) { return .failure(problem) }
-        let inserted = seenIDs.insert(FeedDecoder.fingerprint(event.sourceEventID))
+    /// Maps the current row and checks it: the dialect's codes, the rules, and that its event id
+    /// is new in this file. Nil when the row holds an event.
+    private mutating func checked() -> RowProblem? {
+        if let problem = mapper.map(&row) { return problem }
+        if let problem = rules.problem(with: row, today: today) { return problem }
+        let inserted = seenIDs.insert(row.withTextBytes(.sourceEventID) { FeedDecoder.fingerprint($0!) })
         if !inserted {
-            return .failure(RowProblem(.duplicateEventID, field: .sourceEventID, "the same source event id appears earlier in this file"))
+            return RowProblem(.duplicateEventID, field: .sourceEventID, "the same source event id appears earlier in this file")
         }
-        return .success(event)
+        return nil
     }
 
     /// A 64-bit FNV-1a fingerprint: a million ids cost 16 MB instead of their strings.
     /// Two different ids share a fingerprint with odds of about 1 in 10^7 per million-row file.
-    static func fingerprint(_ text: String) -> UInt64 {
+    static func fingerprint(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 {
+        for byte in bytes {
             hash ^= UInt64(byte)
             hash &*= 0x0000_0100_0000_01B3
         }

@@ -47,21 +47,29 @@ public struct FeedTriage<Source: ByteSource> {
 
     /// The next row's decision, or nil at the end of the file.
     public mutating func next() throws -> RowDecision? {
-        while let row = try decoder.next() {
-            if let lines, !lines.contains(row.line) { continue }
-            // The event moves on into the decision: a copy would retain and release each of its strings.
-            let (line, result) = row.parts()
-            switch consume result {
-            case .success(let event):
-                switch router.route(event) {
-                case .tenant(let nisCode): return .routed(tenant: nisCode, event: event, line: line)
-                case .outsideRegion(let nisCode): return .outsideRegion(municipality: nisCode, line: line)
-                case .rejected(let problem): return .quarantined(problem: problem, line: line, raw: decoder.rawRecord)
-                }
-            case .failure(let problem):
-                return .quarantined(problem: problem, line: line, raw: decoder.rawRecord)
-            }
+        guard let (line, decision) = try nextRoute() else { return nil }
+        switch decision {
+        case .tenant(let nisCode): return .routed(tenant: nisCode, event: row.event(), line: line)
+        case .outsideRegion(let nisCode): return .outsideRegion(municipality: nisCode, line: line)
+        case .rejected(let problem): return .quarantined(problem: problem, line: line, raw: rawRecord)
+        }
+    }
+
+    /// The next row's line and where it goes, as `next()` decides it, without making an `Event`:
+    /// for `.tenant`, `row` holds the event; for `.rejected`, `rawRecord` holds the row's bytes
+    /// (both until the next call). Nil at the end of the file.
+    public mutating func nextRoute() throws -> (line: Int, decision: RoutingDecision)? {
+        while let (line, problem) = try decoder.nextRecord() {
+            if let lines, !lines.contains(line) { continue }
+            if let problem { return (line, .rejected(problem)) }
+            return (line, router.route(decoder.row))
         }
         return nil
     }
+
+    /// The current row's event, after `nextRoute` sent it to a town.
+    public var row: FeedRow { decoder.row }
+
+    /// The current row's bytes as they stood in the file.
+    public var rawRecord: [UInt8] { decoder.rawRecord }
 }

@@ -21,11 +21,7 @@ public enum TextEncoding: String, Sendable, Hashable, CaseIterable {
             return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: bytes.count * 3) { utf8 -> String? in
                 var count = 0
                 for byte in bytes {
-                    var scalar = Unicode.Scalar(byte)
-                    if self == .windows1252, byte >= 0x80, byte < 0xA0 {
-                        guard let high = Unicode.Scalar(TextEncoding.windows1252High[Int(byte - 0x80)]), high.value != 0 else { return nil }
-                        scalar = high
-                    }
+                    guard let scalar = scalar(for: byte) else { return nil }
                     UTF8.encode(scalar) { unit in
                         utf8[count] = unit
                         count += 1
@@ -36,23 +32,71 @@ public enum TextEncoding: String, Sendable, Hashable, CaseIterable {
         }
     }
 
-    /// The text without the whitespace around it, exactly as `decode` then `trimmingWhitespace`
-    /// give it ("" for blank bytes), or nil when the bytes are not valid in this encoding.
+    /// Appends the bytes' text without the whitespace around it, in UTF-8, to `buffer`: exactly
+    /// the bytes of `decode` then `trimmingWhitespace` (nothing for blank bytes). False, with
+    /// `buffer` as it was, when the bytes are not valid in this encoding.
     ///
-    /// ASCII whitespace is cut from the bytes before a string is made. That is exact when the
-    /// bytes left start and end with ASCII (a character boundary lies between two ASCII bytes,
-    /// CR LF aside, which is whitespace either way); a field that starts or ends with a
-    /// non-ASCII byte may have Unicode whitespace there, and is trimmed as a string.
-    func decodeTrimmingWhitespace(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+    /// ASCII whitespace is cut from the bytes first. That is exact when the bytes left start and
+    /// end with ASCII (a character boundary lies between two ASCII bytes, CR LF aside, which is
+    /// whitespace either way); a field that starts or ends with a non-ASCII byte may have Unicode
+    /// whitespace there, and is decoded whole and trimmed as a string.
+    func appendTrimmed(_ bytes: UnsafeBufferPointer<UInt8>, to buffer: inout [UInt8]) -> Bool {
         @inline(__always) func isASCIIWhitespace(_ byte: UInt8) -> Bool { byte == 0x20 || (byte >= 0x09 && byte <= 0x0D) }
         var lower = 0, upper = bytes.count
         while lower < upper, isASCIIWhitespace(bytes[lower]) { lower += 1 }
         while upper > lower, isASCIIWhitespace(bytes[upper - 1]) { upper -= 1 }
-        if lower == upper { return "" }
+        if lower == upper { return true }
         if bytes[lower] < 0x80, bytes[upper - 1] < 0x80 {
-            return decode(UnsafeBufferPointer(rebasing: bytes[lower..<upper]))
+            return appendUTF8(UnsafeBufferPointer(rebasing: bytes[lower..<upper]), to: &buffer)
         }
-        return decode(bytes)?.trimmingWhitespace()
+        guard let text = decode(bytes)?.trimmingWhitespace() else { return false }
+        buffer.append(contentsOf: text.utf8)
+        return true
+    }
+
+    /// Appends the bytes' text in UTF-8 to `buffer`; false, with `buffer` as it was, when they
+    /// are not valid in this encoding.
+    func appendUTF8(_ bytes: UnsafeBufferPointer<UInt8>, to buffer: inout [UInt8]) -> Bool {
+        if TextEncoding.isASCII(bytes) {
+            buffer.append(contentsOf: bytes)
+            return true
+        }
+        switch self {
+        case .utf8:
+            guard TextEncoding.isValidUTF8(bytes) else { return false }
+            buffer.append(contentsOf: bytes)
+        case .latin1, .windows1252:
+            let start = buffer.count
+            for byte in bytes {
+                guard let scalar = scalar(for: byte) else {
+                    buffer.removeSubrange(start...)
+                    return false
+                }
+                UTF8.encode(scalar) { buffer.append($0) }
+            }
+        }
+        return true
+    }
+
+    /// The character of one byte in a one-byte encoding; nil for a byte Windows-1252 leaves undefined.
+    @inline(__always)
+    private func scalar(for byte: UInt8) -> Unicode.Scalar? {
+        guard self == .windows1252, byte >= 0x80, byte < 0xA0 else { return Unicode.Scalar(byte) }
+        let high = TextEncoding.windows1252High[Int(byte - 0x80)]
+        return high == 0 ? nil : Unicode.Scalar(high)
+    }
+
+    /// Whether the bytes are well-formed UTF-8 (as `String(validating:)` requires).
+    static func isValidUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var iterator = bytes.makeIterator()
+        var parser = Unicode.UTF8.ForwardParser()
+        while true {
+            switch parser.parseScalar(from: &iterator) {
+            case .valid: continue
+            case .emptyInput: return true
+            case .error: return false
+            }
+        }
     }
 
     /// Whether every byte is below 0x80, tested eight at a time (most fields are plain ASCII).

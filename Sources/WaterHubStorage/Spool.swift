@@ -45,29 +45,11 @@ public final class SpoolWriter {
 
     /// Appends one event in its spool form (each field's canonical text, then the line and the
     /// source), written straight into the buffer: the same bytes as `SpooledEvent.spoolFields`.
-    public func append(_ event: Event, line: Int) throws {
+    /// The event is an `Event` or a feed's row read in place (`EventFields`).
+    public func append(_ event: some EventFields, line: Int) throws {
         try write { record in
             for field in EventField.allCases {
-                switch field {
-                case .sourceEventID: record.text(event.sourceEventID)
-                case .type: record.text(event.type.rawValue)
-                case .eventDate: event.eventDate.withISOBytes { record.field($0) }
-                case .customerNumber: record.text(event.customerNumber)
-                case .connectionID: record.text(event.connectionID)
-                case .name: record.text(event.name)
-                case .street: record.text(event.street)
-                case .houseNumber: record.text(event.houseNumber)
-                case .box: record.text(event.box)
-                case .postalCode: record.text(event.postalCode)
-                case .municipality: record.text(event.municipality)
-                case .nisCode: record.text(event.nisCode)
-                case .phone: record.text(event.phone)
-                case .email: record.text(event.email)
-                case .amountDue:
-                    if let cents = event.amountDueCents { Event.withEuroText(cents) { record.field($0) } } else { record.field(nil) }
-                case .protectedCustomer: record.text(event.protectedCustomer.rawValue)
-                case .note: record.text(event.note)
-                }
+                event.withCanonicalBytes(field) { record.field($0) }
             }
             record.integer(line)
             record.text(event.source)

@@ -119,8 +119,8 @@ import WaterHubTestSupport
     }
 }
 
-/// The decoder cuts ASCII whitespace from a field's bytes before it makes a string; the result
-/// must be exactly what decoding the whole field and `trimmingWhitespace` give, whatever the
+/// The decoder cuts ASCII whitespace from a field's bytes before it writes them as UTF-8; the
+/// result must be exactly what decoding the whole field and `trimmingWhitespace` give, whatever the
 /// bytes: Unicode whitespace at the edges, combining marks after a space, invalid bytes.
 @Suite struct FieldTrimmingTests {
     @Test func cuttingWhitespaceFromTheBytesGivesWhatTrimmingTheStringGives() {
@@ -135,8 +135,13 @@ import WaterHubTestSupport
             for _ in 0..<Int.random(in: 0...6, using: &generator) { bytes += pieces.randomElement(using: &generator)! }
             for encoding in TextEncoding.allCases {
                 let expected = encoding.decode(bytes)?.trimmingWhitespace()
-                let trimmed = bytes.withUnsafeBufferPointer { encoding.decodeTrimmingWhitespace($0) }
+                // Appended after other text, which must stay as it was, also when the bytes are invalid.
+                var buffer: [UInt8] = [0x78, 0xC3, 0xA9]
+                let valid = bytes.withUnsafeBufferPointer { encoding.appendTrimmed($0, to: &buffer) }
+                #expect(buffer.prefix(3) == [0x78, 0xC3, 0xA9])
+                let trimmed = valid ? String(decoding: buffer.dropFirst(3), as: UTF8.self) : nil
                 #expect(trimmed == expected, "\(bytes) in \(encoding)")
+                #expect(valid || buffer.count == 3)
             }
         }
     }

@@ -1,0 +1,111 @@
+import Foundation
+import Testing
+@testable import WaterHubApp
+import WaterHubConfig
+import WaterHubCore
+@testable import WaterHubDialects
+import WaterHubStorage
+import WaterHubTestSupport
+
+/// The ingest spools each row from the decoder's buffers (`FeedTriage.nextRoute`, `FeedRow`)
+/// instead of making an `Event` of it. Every demo feed, in each shipped dialect, must give the
+/// same decisions and, for every town, the same spool bytes both ways.
+@Suite struct RowInPlaceTests {
+    struct Routed: Equatable {
+        /// One entry per row: its line and where it went (a town, outside, or the problem's code).
+        var decisions: [String] = []
+        /// Each town's spool, byte for byte.
+        var spools: [String: Data] = [:]
+    }
+
+    func route(_ path: String, source: SourceConfiguration, configuration: HubConfiguration, inPlace: Bool) throws -> Routed {
+        let folder = TemporaryDirectory("in-place-\(inPlace)")
+        let file = try FileByteSource(path: path)
+        defer { file.close() }
+        let router = Router(reference: configuration.reference, tenants: Set(configuration.tenants.map(\.nisCode)))
+        var triage = try FeedTriage(source: file, sourceID: source.id, dialect: source.dialect, router: router,
+                                    rules: configuration.rules, today: .day("2026-11-22"))
+        var writers: [String: SpoolWriter] = [:]
+        func writer(_ nisCode: String) throws -> SpoolWriter {
+            if let writer = writers[nisCode] { return writer }
+            let writer = try SpoolWriter(path: "\(folder.path)/\(nisCode).spool")
+            writers[nisCode] = writer
+            return writer
+        }
+        var routed = Routed()
+        if inPlace {
+            while let (line, decision) = try triage.nextRoute() {
+                switch decision {
+                case .tenant(let nisCode):
+                    try writer(nisCode).append(triage.row, line: line)
+                    routed.decisions.append("\(line) \(nisCode)")
+                case .outsideRegion(let nisCode): routed.decisions.append("\(line) outside \(nisCode)")
+                case .rejected(let problem): routed.decisions.append("\(line) \(problem.code.rawValue) \(triage.rawRecord.count)")
+                }
+            }
+        } else {
+            while let decision = try triage.next() {
+                switch decision {
+                case .routed(let nisCode, let event, let line):
+                    try writer(nisCode).append(SpooledEvent(event: event, line: line).spoolFields)
+                    routed.decisions.append("\(line) \(nisCode)")
+                case .outsideRegion(let nisCode, let line): routed.decisions.append("\(line) outside \(nisCode)")
+                case .quarantined(let problem, let line, let raw): routed.decisions.append("\(line) \(problem.code.rawValue) \(raw.count)")
+                }
+            }
+        }
+        for (nisCode, writer) in writers {
+            try writer.close()
+            routed.spools[nisCode] = try Data(contentsOf: URL(fileURLWithPath: writer.path))
+        }
+        return routed
+    }
+
+    @Test func everyDemoFeedSpoolsTheSameBytesFromTheRowAsFromItsEvent() throws {
+        let configuration = try ConfigurationLoader.load(directory: Repository.config)
+        #expect(configuration.sources.count == 4)
+        for source in configuration.sources {
+            let file = try #require(FileManager.default.contentsOfDirectory(atPath: Repository.demoFeeds).first { $0.hasPrefix(source.id) })
+            let path = "\(Repository.demoFeeds)/\(file)"
+            // The event's spool form is written the slow way (`SpooledEvent.spoolFields`, strings
+            // per field), the row's straight from the decoder's buffers.
+            let fromEvents = try route(path, source: source, configuration: configuration, inPlace: false)
+            let inPlace = try route(path, source: source, configuration: configuration, inPlace: true)
+            #expect(!fromEvents.spools.isEmpty && fromEvents.decisions.count >= 30, "\(source.id)")
+            #expect(inPlace == fromEvents, "\(source.id)")
+        }
+    }
+
+    /// The row's text is each cell of the file decoded and trimmed as a string, read here apart
+    /// with a tokenizer of its own: the decoder's bytes-first trimming and transcoding change nothing.
+    @Test func eachRowHoldsItsCellsDecodedAndTrimmed() throws {
+        let configuration = try ConfigurationLoader.load(directory: Repository.config)
+        let router = Router(reference: configuration.reference, tenants: Set(configuration.tenants.map(\.nisCode)))
+        let typed: Set<EventField> = [.type, .eventDate, .amountDue, .protectedCustomer]
+        var compared = 0
+        for source in configuration.sources where source.dialect.format == .csv {
+            let dialect = source.dialect
+            let file = try #require(FileManager.default.contentsOfDirectory(atPath: Repository.demoFeeds).first { $0.hasPrefix(source.id) })
+            let bytes = try #require(FileManager.default.contents(atPath: "\(Repository.demoFeeds)/\(file)"))
+            var triage = try FeedTriage(source: InMemoryByteSource(Array(bytes), chunkSize: 512), sourceID: source.id, dialect: dialect,
+                                        router: router, rules: configuration.rules, today: .day("2026-11-22"))
+            var cells = CSVTokenizer(source: InMemoryByteSource(Array(bytes), chunkSize: 4096), delimiter: dialect.delimiter, quote: dialect.quote)
+            for _ in 0..<dialect.skipLines { _ = try cells.next() }
+            #expect(try cells.next())
+            let header = try FeedDecoder.header(of: cells, dialect: dialect)
+            let columns = try FeedDecoder<InMemoryByteSource>.match(header: header, dialect: dialect, line: cells.line)
+            while let (line, decision) = try triage.nextRoute() {
+                guard case .tenant = decision else { continue }
+                while cells.line < line { #expect(try cells.next()) }
+                for field in EventField.allCases where !typed.contains(field) && dialect.constants[field] == nil {
+                    guard let column = columns[field.index] else { continue }
+                    let cell = cells.withField(column) { dialect.encoding.decode($0)?.trimmingWhitespace() }
+                    let expected = cell.flatMap { $0.isEmpty ? nil : $0 }
+                    #expect(triage.row.string(field) == expected, "\(source.id) line \(line) \(field)")
+                    compared += 1
+                }
+            }
+        }
+        #expect(compared > 500)
+    }
+}
