@@ -24,6 +24,15 @@ public struct CalendarDate: Sendable, Hashable, Comparable, Codable, CustomStrin
         self.day = day
     }
 
+    /// The date as year·512 + month·32 + day: four bytes that order as the dates do (a case's
+    /// step dates, a step held in memory).
+    public var packed: Int32 { Int32(year << 9 | month << 5 | day) }
+
+    /// The date of a `packed` value.
+    public init(packed value: Int32) {
+        self.init(validYear: Int(value >> 9), month: Int(value >> 5 & 15), day: Int(value & 31))
+    }
+
     /// Parses the ISO form `yyyy-MM-dd`.
     public init?(iso text: some StringProtocol) {
         // Read in place (a stored date is read for every event a town pulls).

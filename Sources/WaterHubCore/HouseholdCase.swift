@@ -235,10 +235,10 @@ public struct StepDates: Sendable, Hashable, Sequence, ExpressibleByDictionaryLi
         for slot in packed.indices { hasher.combine(packed[slot]) }
     }
 
-    /// Packed dates order as the dates do.
-    private static func pack(_ date: CalendarDate) -> Int32 { Int32(date.year << 9 | date.month << 5 | date.day) }
+    /// Packed dates (`CalendarDate.packed`) order as the dates do.
+    private static func pack(_ date: CalendarDate) -> Int32 { date.packed }
 
     private static func unpack(_ value: Int32) -> CalendarDate? {
-        value == 0 ? nil : CalendarDate(validYear: Int(value >> 9), month: Int(value >> 5 & 15), day: Int(value & 31))
+        value == 0 ? nil : CalendarDate(packed: value)
     }
 }

@@ -14,11 +14,24 @@ enum CaseColumns {
 /// step, so that case is rebuilt from the household's current events. Cases are held in
 /// memory and written back when the cache is full or the batch ends, which keeps memory
 /// bounded on a million-row batch while writing each case once per batch in the usual case.
+///
+/// The households the batch creates (most of a first load) have no stored case: their steps
+/// are only collected, 32 bytes each, and at the end (or when `freshCapacity` are held) sorted
+/// by household and arrival, folded, and each case written once, in household order. A large
+/// town's first load then writes every case once, appended in order, where a case cache
+/// smaller than the town wrote and read back many cases several times.
 struct CaseWriter {
     private let db: Database
     private var pending: [Int64: HouseholdCase] = [:]
     private var rebuild = Set<Int64>()
     private let capacity: Int
+    /// Steps of the households numbered `freshFloor` and up: created in this batch, case not
+    /// written yet.
+    private var fresh: [FreshStep] = []
+    private var freshFloor = Int64.max
+    /// One above the highest household created in this batch so far.
+    private var createdCeiling = Int64.min
+    private let freshCapacity: Int
     private let upsert: Statement
     /// Prepared when first needed (see `stored`).
     private var load: Statement?
@@ -34,6 +47,7 @@ struct CaseWriter {
     init(db: Database, capacity: Int = 20_000) throws {
         self.db = db
         self.capacity = capacity
+        freshCapacity = capacity * 16
         let columns = CaseWriter.columns
         upsert = try db.cachedStatement(sql: """
             INSERT INTO household_case (\(columns.joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))
@@ -41,9 +55,21 @@ struct CaseWriter {
             """)
     }
 
+    /// Notes a household the batch has just created (its number is above every household's
+    /// before it): its steps are collected until its case is written.
+    mutating func created(household: Int64) {
+        if freshFloor == .max { freshFloor = household }
+        createdCeiling = max(createdCeiling, household + 1)
+    }
+
     /// Folds a new event into its household's case (a household created in this batch has no
     /// stored case to look up).
     mutating func add(_ step: CaseStep, household: Int64, isNew: Bool) throws {
+        if household >= freshFloor {
+            fresh.append(FreshStep(household: household, step: step))
+            if fresh.count >= freshCapacity { try writeFresh() }
+            return
+        }
         if !rebuild.isEmpty && rebuild.contains(household) { return }
         if let index = pending.index(forKey: household) {
             // In place: a copy taken out of the dictionary would share its step dates with the
@@ -55,18 +81,47 @@ struct CaseWriter {
         } else {
             pending[household] = HouseholdCase(first: step)
         }
-        if pending.count >= capacity { try flush() }
+        if pending.count >= capacity { try writePending() }
     }
 
     /// Marks a household's case to be rebuilt from its current events at the next flush.
     mutating func recompute(household: Int64) throws {
+        // A household whose steps are still collected has its case written first: the rebuild
+        // then reads its events like any other's.
+        if household >= freshFloor { try writeFresh() }
         pending[household] = nil
         rebuild.insert(household)
-        if rebuild.count >= capacity { try flush() }
+        if rebuild.count >= capacity { try writePending() }
     }
 
-    /// Writes every pending case.
+    /// Writes every case not written yet.
     mutating func flush() throws {
+        try writeFresh()
+        try writePending()
+    }
+
+    /// Folds the collected steps of the households created in this batch, in each household's
+    /// order of arrival (`seq`), and writes each case once, in household order. Their later
+    /// steps go the usual way (the case is stored now).
+    private mutating func writeFresh() throws {
+        fresh.sort { ($0.household, $0.seq) < ($1.household, $1.seq) }
+        var index = fresh.startIndex
+        while index < fresh.endIndex {
+            let household = fresh[index].household
+            var householdCase = HouseholdCase(first: fresh[index].step)
+            index += 1
+            while index < fresh.endIndex, fresh[index].household == household {
+                householdCase.fold(fresh[index].step)
+                index += 1
+            }
+            try write(householdCase, household: household)
+        }
+        fresh.removeAll(keepingCapacity: true)
+        if freshFloor != .max { freshFloor = createdCeiling }
+    }
+
+    /// Writes the cases held in the cache, and rebuilds the ones marked for it.
+    private mutating func writePending() throws {
         for (household, householdCase) in pending { try write(householdCase, household: household) }
         pending.removeAll(keepingCapacity: true)
         // Prepared when first needed, like `stored`'s: a first load rebuilds nothing.
@@ -162,5 +217,32 @@ struct CaseWriter {
             openedOn: date(2)!, lastEventOn: date(3)!,
             amountDueCents: integer(4), protectedCustomer: text(5).flatMap(ProtectedStatus.init(rawValue:)) ?? .unknown,
             eventCount: Int(integer(6)!), stateOrder: order(7)!, amountOrder: order(9), protectedOrder: order(11))
+    }
+}
+
+/// One step of a household created in this batch, as `CaseWriter` collects it: 32 bytes.
+private struct FreshStep {
+    let household: Int64
+    let seq: Int64
+    /// The amount due in cents, or -1 for none (an amount is never negative).
+    let amount: Int64
+    /// The date, `CalendarDate.packed`.
+    let date: Int32
+    let type: UInt8
+    let protected: UInt8
+
+    init(household: Int64, step: CaseStep) {
+        self.household = household
+        seq = step.seq
+        amount = step.amountDueCents ?? -1
+        date = step.date.packed
+        type = UInt8(step.type.stepOrder)
+        protected = UInt8(ProtectedStatus.allCases.firstIndex(of: step.protected)!)
+    }
+
+    var step: CaseStep {
+        CaseStep(type: EventType.allCases[Int(type)],
+                 date: CalendarDate(packed: date),
+                 amountDueCents: amount < 0 ? nil : amount, protected: ProtectedStatus.allCases[Int(protected)], seq: seq)
     }
 }

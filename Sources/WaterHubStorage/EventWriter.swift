@@ -192,6 +192,7 @@ struct EventWriter {
         if try SQLiteBinding.run(handle, db) {
             let id = sqlite3_last_insert_rowid(db.sqliteConnection)
             households[key] = id
+            cases.created(household: id)
             return (id, true)
         }
         let findHousehold = try db.cachedStatement(sql: "SELECT id FROM household WHERE source = ? AND kind = ? AND identifier = ?")

@@ -162,7 +162,9 @@ import WaterHubTestSupport
     }
 
     /// Cases kept incrementally across batches (new events, out-of-order dates, corrections, a
-    /// small case cache that flushes mid-batch) equal cases rebuilt from the current events.
+    /// small case cache that flushes mid-batch, households new in each batch whose steps are
+    /// collected and written in several rounds, corrections that move an event to such a
+    /// household) equal cases rebuilt from the current events.
     @Test func storedCasesEqualARebuildFromTheCurrentEvents() async throws {
         let database = try TenantDatabase(tenant: tenant, path: "\(directory.path)/44021-gent.sqlite", caseCacheCapacity: 7)
         var state: UInt64 = 7
@@ -176,7 +178,7 @@ import WaterHubTestSupport
                 let type = EventType.allCases[next(9)]
                 let date = CalendarDate.day("2026-01-01").adding(days: next(200))
                 let amount: Int64? = next(3) == 0 ? nil : Int64(next(50_000))
-                let event = Event(source: "aquaflan", sourceEventID: id, type: type, eventDate: date, customerNumber: "C\(next(60))",
+                let event = Event(source: "aquaflan", sourceEventID: id, type: type, eventDate: date, customerNumber: "C\(next(UInt64(20 + 20 * batch)))",
                                   postalCode: "9000", amountDueCents: amount, protectedCustomer: ProtectedStatus.allCases[next(3)])
                 if !events.contains(where: { $0.event.sourceEventID == id }) { events.append(SpooledEvent(event: event, line: events.count + 2)) }
             }
