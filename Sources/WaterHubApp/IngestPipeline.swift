@@ -584,12 +584,15 @@ struct RoutingContext: Sendable {
 }
 
 /// The spools, counts and reasons of routing a file, or one part of it (part 0 writes the
-/// batch's spool names; a later part writes its own, appended to part 0's in `append`).
+/// batch's spool files; a later part writes its towns' spools as chunks of one file, and its
+/// quarantine spool apart, appended to part 0's in `append`).
 /// Used by one thread at a time: the routing waits for every part before reading any.
 final class RoutedPart: @unchecked Sendable {
     private let folder: String
     private let suffix: String
     private var writers: [String: SpoolWriter] = [:]
+    /// A later part's file of town spools.
+    private let chunks: SpoolChunks?
     private let quarantine: SpoolWriter
     private(set) var counts = BatchCounts()
     private(set) var reasons: [RowProblem.Code: Int] = [:]
@@ -605,6 +608,7 @@ final class RoutedPart: @unchecked Sendable {
         self.folder = folder
         suffix = part == 0 ? "" : ".part\(part)"
         quarantine = try SpoolWriter(path: "\(folder)/quarantine.spool\(suffix)")
+        chunks = part == 0 ? nil : try SpoolChunks(path: "\(folder)/towns.spool\(suffix)")
     }
 
     /// Events per town.
@@ -622,7 +626,7 @@ final class RoutedPart: @unchecked Sendable {
                 if let existing = writers[nisCode] {
                     writer = existing
                 } else {
-                    writer = try SpoolWriter(path: "\(folder)/\(nisCode).spool\(suffix)")
+                    writer = try chunks.map { SpoolWriter(chunksIn: $0, key: nisCode) } ?? SpoolWriter(path: "\(folder)/\(nisCode).spool")
                     writers[nisCode] = writer
                 }
                 try writer.append(triage.row, line: line)
@@ -646,9 +650,10 @@ final class RoutedPart: @unchecked Sendable {
     func append(_ later: RoutedPart) throws {
         try Spools.append(later.quarantine.path, to: quarantine.path)
         for (nisCode, writer) in later.writers {
-            try Spools.append(writer.path, to: "\(folder)/\(nisCode).spool")
+            try later.chunks?.append(nisCode, to: "\(folder)/\(nisCode).spool")
             appended[nisCode, default: 0] += writer.count
         }
+        later.chunks?.remove()
         counts.rowsIn += later.counts.rowsIn
         counts.routed += later.counts.routed
         counts.outsideRegion += later.counts.outsideRegion

@@ -7,9 +7,16 @@ import WaterHubCore
 /// afterwards: the feed is parsed once, memory stays bounded, and a crash between towns is
 /// finished from the spools exactly as it began, whatever happened to the configuration since.
 public final class SpoolWriter {
-    private let handle: FileHandle
+    /// Where the bytes go: a file of the writer's own, or its chunks in a file shared with others.
+    private enum Sink {
+        case file(FileHandle)
+        case chunks(SpoolChunks, key: String)
+    }
+
+    private let sink: Sink
     /// The bytes not written yet, in memory the writer owns (see `RecordBytes`).
     private var buffer: RecordBytes
+    /// The file written (for a writer into `SpoolChunks`, the shared file).
     public let path: String
     /// How many records were written.
     public private(set) var count = 0
@@ -22,8 +29,16 @@ public final class SpoolWriter {
         guard descriptor >= 0 else {
             throw StorageError(.damagedFile, "cannot create spool file \(path): \(String(cString: strerror(errno)))")
         }
-        self.handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+        sink = .file(FileHandle(fileDescriptor: descriptor, closeOnDealloc: true))
         self.path = path
+        buffer = RecordBytes(capacity: SpoolWriter.bufferSize + 4096)
+    }
+
+    /// Writes the spool as chunks of `chunks`, under `key`: `SpoolChunks.append` puts them
+    /// in a file of their own afterwards.
+    public init(chunksIn chunks: SpoolChunks, key: String) {
+        sink = .chunks(chunks, key: key)
+        path = chunks.path
         buffer = RecordBytes(capacity: SpoolWriter.bufferSize + 4096)
     }
 
@@ -73,13 +88,83 @@ public final class SpoolWriter {
     /// than one fsync per town per batch.
     public func close() throws {
         try flush()
-        try handle.close()
+        if case .file(let handle) = sink { try handle.close() }
     }
 
     private func flush() throws {
         guard buffer.count > 0 else { return }
-        try handle.write(contentsOf: UnsafeRawBufferPointer(start: buffer.base, count: buffer.count))
+        let bytes = UnsafeRawBufferPointer(start: buffer.base, count: buffer.count)
+        switch sink {
+        case .file(let handle): try handle.write(contentsOf: bytes)
+        case .chunks(let chunks, let key): try chunks.write(bytes, key: key)
+        }
         buffer.count = 0
+    }
+}
+
+/// One file that holds many spools as chunks, written by one thread: a later part of a file
+/// routed in parts writes all its towns' spools into one file instead of one file each (each
+/// file created costs the routing thread more than its bytes), and `append` then puts each
+/// town's chunks, in order, at the end of that town's spool.
+public final class SpoolChunks {
+    public let path: String
+    private let descriptor: Int32
+    private var end: off_t = 0
+    /// Where each key's chunks lie, in the order written.
+    private var chunks: [String: [(offset: off_t, count: Int)]] = [:]
+
+    /// Creates (or empties) the file, readable by the hub's user only: it holds personal data.
+    public init(path: String) throws {
+        descriptor = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw StorageError(.damagedFile, "cannot create spool file \(path): \(String(cString: strerror(errno)))")
+        }
+        self.path = path
+    }
+
+    deinit {
+        Glibc.close(descriptor)
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer, key: String) throws {
+        var written = 0
+        while written < bytes.count {
+            let result = pwrite(descriptor, bytes.baseAddress! + written, bytes.count - written, end + off_t(written))
+            guard result >= 0 || errno == EINTR else {
+                throw StorageError(.damagedFile, "cannot write spool file \(path): \(String(cString: strerror(errno)))")
+            }
+            written += max(result, 0)
+        }
+        chunks[key, default: []].append((end, bytes.count))
+        end += off_t(bytes.count)
+    }
+
+    /// Appends the chunks written under `key`, in order, to the file at `target` (created when
+    /// missing); the kernel copies the bytes (sendfile), nothing passes through the process.
+    public func append(_ key: String, to target: String) throws {
+        guard let list = chunks[key] else { return }
+        let output = open(target, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
+        guard output >= 0, lseek(output, 0, SEEK_END) >= 0 else {
+            if output >= 0 { Glibc.close(output) }
+            throw StorageError(.damagedFile, "cannot append to spool file \(target)")
+        }
+        defer { Glibc.close(output) }
+        for chunk in list {
+            var offset = chunk.offset
+            var left = chunk.count
+            while left > 0 {
+                let copied = sendfile(output, descriptor, &offset, left)
+                guard copied > 0 || (copied < 0 && errno == EINTR) else {
+                    throw StorageError(.damagedFile, "cannot append spool chunks of \(path) to \(target)")
+                }
+                left -= max(copied, 0)
+            }
+        }
+    }
+
+    /// Removes the file (the chunks were appended where they belong).
+    public func remove() {
+        unlink(path)
     }
 }
 

@@ -76,15 +76,22 @@ import WaterHubTestSupport
         return feed
     }
 
-    @Test func quotedLineBreaksAndBadRowsInEveryPartComeOutAsInOnePass() throws {
+    /// Routes a canonical feed in one pass and in 3 parts, and expects the same result: the
+    /// one-pass result.
+    func routeWholeAndInThreeParts(_ feed: CanonicalFeed) throws -> Routed {
         let directory = TemporaryDirectory("parts-feed")
-        let path = directory.write("feed.csv", Data(feed().bytes))
+        let path = directory.write("feed.csv", Data(feed.bytes))
         let source = canonicalSource(url: "file://\(path)")
         let whole = try route(path, source: source, parts: 1)
         let parts = try route(path, source: source, parts: 3)
         #expect(parts.split)
         #expect(whole.counts == parts.counts && whole.perTenant == parts.perTenant)
         #expect(whole.spools == parts.spools)
+        return whole
+    }
+
+    @Test func quotedLineBreaksAndBadRowsInEveryPartComeOutAsInOnePass() throws {
+        let whole = try routeWholeAndInThreeParts(feed())
         #expect(whole.counts.quarantined == 7 && whole.counts.outsideRegion == 8)
     }
 
@@ -99,5 +106,18 @@ import WaterHubTestSupport
         #expect(!parts.split)
         #expect(whole.counts == parts.counts && whole.spools == parts.spools)
         #expect(whole.counts.quarantined == 8)
+    }
+
+    /// A later part writes its towns' spools as chunks of one file (`SpoolChunks`); a town with
+    /// many chunks in every part must come out with its records in file order.
+    @Test func townSpoolsOfManyChunksInEveryPartComeOutAsInOnePass() throws {
+        var feed = CanonicalFeed()
+        for index in 0..<3_000 {
+            feed.add("L\(index)", date: "2026-11-16", customer: "C\(index % 97)", postalCode: index % 3 == 0 ? "2000" : "9000")
+            feed.rows[index][.note] = "row \(index) " + String(repeating: "x", count: 150 + index % 50)
+        }
+        let whole = try routeWholeAndInThreeParts(feed)
+        // Each town's spool is many times the 16 KiB a writer buffers: several chunks per part.
+        #expect(whole.spools.values.filter { $0.count > 6 * 16_384 }.count == 2)
     }
 }
