@@ -89,9 +89,11 @@ extension Hub {
             var reports: [SourceReport] = []
             var steps: [IngestStep] = []
             for file in files {
+                // A file is routed on threads of its own while the next one is fetched (and
+                // routed): the cores a large file's last part leaves idle take the next file.
                 let step = await fetchAndRoute(source, url: file.url, conditional: false)
                 steps.append(step)
-                if steps.count(where: { if case .routed = $0 { true } else { false } }) == filesAppliedTogether {
+                if steps.count(where: { if case .done = $0 { false } else { true } }) == filesAppliedTogether {
                     reports += await applyRouted(steps, source: source)
                     steps = []
                 }
@@ -102,11 +104,19 @@ extension Hub {
         }
     }
 
-    /// Where one fetched file stands: done (not new, held, failed), or routed and waiting to be
-    /// applied together with the other files of the same run.
+    /// Where one fetched file stands: done (not new, held, failed), being routed, or routed and
+    /// waiting to be applied together with the other files of the same run.
     private enum IngestStep {
         case done(SourceReport)
         case routed(RoutedBatch)
+        /// Routing on threads of its own (`routeInBackground`): awaiting it gives done or routed.
+        case routing(@Sendable () async -> IngestStep)
+
+        /// Done or routed: a step being routed, awaited.
+        func settled() async -> IngestStep {
+            if case .routing(let outcome) = self { return await outcome() }
+            return self
+        }
     }
 
     /// Applies the routed files of one run together (each town file is opened once for all of
@@ -114,6 +124,8 @@ extension Hub {
     /// When the apply fails, the routed files report it; their batches stay routed and are
     /// finished by the next run.
     private func applyRouted(_ steps: [IngestStep], source: SourceConfiguration) async -> [SourceReport] {
+        var steps = steps
+        for index in steps.indices { steps[index] = await steps[index].settled() }
         let routed = steps.compactMap { step -> RoutedBatch? in if case .routed(let batch) = step { batch } else { nil } }
         var failure: String?
         if !routed.isEmpty {
@@ -128,6 +140,8 @@ extension Hub {
             switch step {
             case .done(let report):
                 return report
+            case .routing:
+                preconditionFailure("every routing step was awaited above")
             case .routed(let batch):
                 if let failure { return SourceReport(source: source.id, outcome: .failed(message: failure)) }
                 batch.logApplied(logger)
@@ -239,7 +253,23 @@ extension Hub {
         let fetchID = try ledger.record(record)
         let (delivery, batchID) = try ledger.recordDelivery(source: source.id, sha256: response.sha256, bytes: response.bytes,
                                                             archivePath: archivePath, fetchID: fetchID, at: now())
-        return try routeBatch(batchID: batchID, delivery: delivery, source: source)
+        let routing = Task { await routeInBackground(batchID: batchID, delivery: delivery, source: source, logger: logger) }
+        return .routing { await routing.value }
+    }
+
+    /// Routes a batch on a thread outside Swift's concurrency pool: routing holds its threads
+    /// for seconds on a large file, and the pool's few threads also serve `serve`'s requests.
+    private func routeInBackground(batchID: Int64, delivery: Delivery, source: SourceConfiguration, logger: Logger) async -> IngestStep {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                do {
+                    continuation.resume(returning: try self.routeBatch(batchID: batchID, delivery: delivery, source: source))
+                } catch {
+                    logger.error("ingest failed: \(error)")
+                    continuation.resume(returning: .done(SourceReport(source: source.id, outcome: .failed(message: "\(error)"))))
+                }
+            }
+        }
     }
 
     /// Routes one batch and applies it (a release, a batch finished after an interruption).
@@ -251,6 +281,8 @@ extension Hub {
             try await apply(batches: [(batch.batchID, batch.sha256)])
             batch.logApplied(logger)
             return batch.report
+        case .routing:
+            preconditionFailure("routeBatch routes in place")
         }
     }
 
