@@ -89,11 +89,14 @@ extension Hub {
             var reports: [SourceReport] = []
             var steps: [IngestStep] = []
             for file in files {
-                // A file is routed on threads of its own while the next one is fetched (and
-                // routed): the cores a large file's last part leaves idle take the next file.
-                let step = await fetchAndRoute(source, url: file.url, conditional: false)
+                // A file is routed on a thread of its own while the next one is fetched and
+                // routed: the cores a large file's last part leaves idle take the next file.
+                // At most two at once (each holds a file and a buffer per town), and a file
+                // large enough to be read in parts waits for the one before (see `route`).
+                for index in steps.indices.dropLast() { steps[index] = await steps[index].settled() }
+                let step = await fetchAndRoute(source, url: file.url, conditional: false, after: steps.last)
                 steps.append(step)
-                if steps.count(where: { if case .done = $0 { false } else { true } }) == filesAppliedTogether {
+                if steps.count(where: \.routedOrRouting) == filesAppliedTogether {
                     reports += await applyRouted(steps, source: source)
                     steps = []
                 }
@@ -109,10 +112,22 @@ extension Hub {
     private enum IngestStep {
         case done(SourceReport)
         case routed(RoutedBatch)
-        /// Routing on threads of its own (`routeInBackground`): awaiting it gives done or routed.
+        /// Routing on a thread of its own (`routeInBackground`): awaiting it gives done, routed
+        /// or unfinished.
         case routing(@Sendable () async -> IngestStep)
+        /// The routing failed: the batch stays unfinished for the next run, and no later file of
+        /// this run may be applied before it.
+        case unfinished(batchID: Int64, SourceReport)
 
-        /// Done or routed: a step being routed, awaited.
+        /// Routed, or being routed (it may still end held or unfinished).
+        var routedOrRouting: Bool {
+            switch self {
+            case .routed, .routing: true
+            case .done, .unfinished: false
+            }
+        }
+
+        /// Done, routed or unfinished: a step being routed, awaited.
         func settled() async -> IngestStep {
             if case .routing(let outcome) = self { return await outcome() }
             return self
@@ -126,7 +141,11 @@ extension Hub {
     private func applyRouted(_ steps: [IngestStep], source: SourceConfiguration) async -> [SourceReport] {
         var steps = steps
         for index in steps.indices { steps[index] = await steps[index].settled() }
-        let routed = steps.compactMap { step -> RoutedBatch? in if case .routed(let batch) = step { batch } else { nil } }
+        // A file whose routing failed holds back the files after it: a correction must not be
+        // applied before the file it corrects. The next run routes it again and applies them
+        // all in order (`finishUnfinishedBatches`).
+        let blocked = steps.firstIndex { if case .unfinished = $0 { true } else { false } } ?? steps.endIndex
+        let routed = steps[..<blocked].compactMap { step -> RoutedBatch? in if case .routed(let batch) = step { batch } else { nil } }
         var failure: String?
         if !routed.isEmpty {
             do {
@@ -136,10 +155,14 @@ extension Hub {
                 failure = "\(error)"
             }
         }
-        return steps.map { step in
+        return steps.enumerated().map { index, step in
             switch step {
-            case .done(let report):
+            case .done(let report), .unfinished(_, let report):
                 return report
+            case .routed(let batch) where index > blocked:
+                guard case .unfinished(let failedBatch, _) = steps[blocked] else { preconditionFailure("blocked by an unfinished step") }
+                return SourceReport(source: source.id, outcome: .failed(message:
+                    "batch \(batch.batchID) is routed but not applied: batch \(failedBatch) before it could not be routed; the next run finishes both, in order"))
             case .routing:
                 preconditionFailure("every routing step was awaited above")
             case .routed(let batch):
@@ -151,7 +174,8 @@ extension Hub {
     }
 
     /// Fetches one URL of a source through libcurl and, when the file is new, routes it.
-    private func fetchAndRoute(_ source: SourceConfiguration, url: String, conditional: Bool) async -> IngestStep {
+    /// `previous`: the step of the file before it in the same run, still routing perhaps.
+    private func fetchAndRoute(_ source: SourceConfiguration, url: String, conditional: Bool, after previous: IngestStep? = nil) async -> IngestStep {
         var logger = self.logger
         logger[metadataKey: "source"] = "\(source.id)"
         let started = now()
@@ -190,7 +214,7 @@ extension Hub {
         }
         do {
             return try await route(stagedFile: staging, response: response, source: source, url: request.redactedURL,
-                                   started: started, elapsed: elapsed, attempts: outcome.attempts, logger: logger)
+                                   started: started, elapsed: elapsed, attempts: outcome.attempts, after: previous, logger: logger)
         } catch {
             try? FileManager.default.removeItem(atPath: staging)
             logger.error("ingest failed: \(error)")
@@ -227,7 +251,7 @@ extension Hub {
 
     /// Archives a complete download, skips a file the hub already has, and routes a new one.
     private func route(stagedFile: String, response: FetchResponse, source: SourceConfiguration, url: String,
-                       started: Date, elapsed: Int, attempts: Int, logger: Logger) async throws -> IngestStep {
+                       started: Date, elapsed: Int, attempts: Int, after previous: IngestStep?, logger: Logger) async throws -> IngestStep {
         var record = FetchRecord(source: source.id, url: url, startedAt: started, durationMilliseconds: elapsed, outcome: .new,
                                  httpStatus: response.status == 0 ? nil : response.status, bytes: response.bytes, sha256: response.sha256,
                                  etag: response.etag, lastModified: response.lastModified, attempts: attempts)
@@ -253,20 +277,25 @@ extension Hub {
         let fetchID = try ledger.record(record)
         let (delivery, batchID) = try ledger.recordDelivery(source: source.id, sha256: response.sha256, bytes: response.bytes,
                                                             archivePath: archivePath, fetchID: fetchID, at: now())
+        // A file read in parts blocks its routing thread until its parts are done (on GCD's
+        // pool, as that thread is): two of them at once could fill a two-core pool and wait for
+        // GCD to add a thread (about a second). The second waits for the first instead.
+        if Int(clamping: response.bytes) >= routingPartMinimumBytes, let previous { _ = await previous.settled() }
         let routing = Task { await routeInBackground(batchID: batchID, delivery: delivery, source: source, logger: logger) }
         return .routing { await routing.value }
     }
 
-    /// Routes a batch on a thread outside Swift's concurrency pool: routing holds its threads
-    /// for seconds on a large file, and the pool's few threads also serve `serve`'s requests.
+    /// Routes a batch on a GCD thread: routing holds its thread for seconds on a large file
+    /// (waiting for its parts), and Swift's concurrency pool's few threads also serve `serve`'s
+    /// requests.
     private func routeInBackground(batchID: Int64, delivery: Delivery, source: SourceConfiguration, logger: Logger) async -> IngestStep {
         await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
                 do {
                     continuation.resume(returning: try self.routeBatch(batchID: batchID, delivery: delivery, source: source))
                 } catch {
-                    logger.error("ingest failed: \(error)")
-                    continuation.resume(returning: .done(SourceReport(source: source.id, outcome: .failed(message: "\(error)"))))
+                    logger.error("ingest failed: \(error)", metadata: ["batch": "\(batchID)"])
+                    continuation.resume(returning: .unfinished(batchID: batchID, SourceReport(source: source.id, outcome: .failed(message: "\(error)"))))
                 }
             }
         }
@@ -281,8 +310,8 @@ extension Hub {
             try await apply(batches: [(batch.batchID, batch.sha256)])
             batch.logApplied(logger)
             return batch.report
-        case .routing:
-            preconditionFailure("routeBatch routes in place")
+        case .routing, .unfinished:
+            preconditionFailure("routeBatch routes in place, and throws when it fails")
         }
     }
 
@@ -437,6 +466,9 @@ extension Hub {
             try first.sort(&firstTriage, recordingLines: false)
         } catch let error as FeedError {
             first.feedError = error
+        } catch {
+            // Thrown after the later parts are done: they write into the same folder.
+            first.failure = error
         }
         group.wait()
         for part in [first] + later {

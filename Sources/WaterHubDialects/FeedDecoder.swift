@@ -158,6 +158,8 @@ public struct FeedDecoder<Source: ByteSource> {
     /// Reads the next record: its line, and why it holds no event, or nil when `row` holds its
     /// event (until the next call). Nil at the end of the file.
     public mutating func nextRecord() throws -> (line: Int, problem: RowProblem?)? {
+        // Nothing of the previous record stays readable in `row` once the next is read.
+        row.removeAll()
         // Taken out by a swap, not a copy: the reader's buffers are not retained for each record.
         var current = Reader.taken
         swap(&current, &reader)
@@ -194,7 +196,6 @@ public struct FeedDecoder<Source: ByteSource> {
         if let headerCount, tokenizer.fieldCount != headerCount {
             return (line, RowProblem(.malformedRow, field: nil, "expected \(headerCount) fields like the header, got \(tokenizer.fieldCount)"))
         }
-        row.removeAll()
         for field in EventField.allCases {
             if let constant = constants[field.index] {
                 row.set(field, constant)
@@ -224,7 +225,6 @@ public struct FeedDecoder<Source: ByteSource> {
         guard case .object = record else {
             return RowProblem(.malformedRow, field: nil, "expected a JSON object for each record")
         }
-        row.removeAll()
         for field in EventField.allCases {
             if let constant = constants[field.index] {
                 row.set(field, constant)

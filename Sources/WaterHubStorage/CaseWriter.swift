@@ -236,13 +236,17 @@ private struct FreshStep {
         seq = step.seq
         amount = step.amountDueCents ?? -1
         date = step.date.packed
-        type = UInt8(step.type.stepOrder)
-        protected = UInt8(ProtectedStatus.allCases.firstIndex(of: step.protected)!)
+        type = UInt8(FreshStep.types.firstIndex(of: step.type)!)
+        protected = UInt8(FreshStep.statuses.firstIndex(of: step.protected)!)
     }
 
+    /// The cases in one array each, made once (`allCases` makes a new array at every call).
+    private static let types = EventType.allCases
+    private static let statuses = ProtectedStatus.allCases
+
     var step: CaseStep {
-        CaseStep(type: EventType.allCases[Int(type)],
+        CaseStep(type: FreshStep.types[Int(type)],
                  date: CalendarDate(packed: date),
-                 amountDueCents: amount < 0 ? nil : amount, protected: ProtectedStatus.allCases[Int(protected)], seq: seq)
+                 amountDueCents: amount < 0 ? nil : amount, protected: FreshStep.statuses[Int(protected)], seq: seq)
     }
 }
