@@ -712,7 +712,7 @@ final class RoutedPart: @unchecked Sendable {
 
     /// Appends a later part's spools (closed) to this part's, in file order, and adds its counts.
     func append(_ later: RoutedPart) throws {
-        try Spools.append(later.quarantine.path, to: quarantine.path)
+        try SpoolFiles.append(later.quarantine.path, to: quarantine.path)
         for (nisCode, writer) in later.writers {
             try later.chunks?.append(nisCode, to: "\(folder)/\(nisCode).spool")
             appended[nisCode, default: 0] += writer.count
@@ -723,26 +723,6 @@ final class RoutedPart: @unchecked Sendable {
         counts.outsideRegion += later.counts.outsideRegion
         counts.quarantined += later.counts.quarantined
         reasons.merge(later.reasons, uniquingKeysWith: +)
-    }
-}
-
-enum Spools {
-    /// Appends one spool file to another (created when missing) and removes it; the kernel
-    /// copies the bytes (sendfile), nothing passes through the process.
-    static func append(_ path: String, to target: String) throws {
-        let input = open(path, O_RDONLY)
-        guard input >= 0 else { throw StorageError(.damagedFile, "spool file \(path) is missing") }
-        defer { close(input) }
-        let output = open(target, O_WRONLY | O_CREAT, 0o600)
-        guard output >= 0 else { throw StorageError(.damagedFile, "cannot append to spool file \(target)") }
-        defer { close(output) }
-        guard lseek(output, 0, SEEK_END) >= 0 else { throw StorageError(.damagedFile, "cannot append to spool file \(target)") }
-        while true {
-            let copied = sendfile(output, input, nil, 1 << 30)
-            if copied == 0 { break }
-            guard copied > 0 || errno == EINTR else { throw StorageError(.damagedFile, "cannot append \(path) to \(target)") }
-        }
-        unlink(path)
     }
 }
 

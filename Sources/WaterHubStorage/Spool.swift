@@ -21,15 +21,9 @@ public final class SpoolWriter {
     /// How many records were written.
     public private(set) var count = 0
 
-    /// Creates (or empties) the file, readable by the hub's user only: it holds personal data.
+    /// Creates (or empties) the file (`SpoolFiles.create`).
     public init(path: String) throws {
-        // open(2) itself: FileManager.createFile writes a temporary file and renames it, two file
-        // creations for each of the hundreds of spools of a batch.
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else {
-            throw StorageError(.damagedFile, "cannot create spool file \(path): \(String(cString: strerror(errno)))")
-        }
-        sink = .file(FileHandle(fileDescriptor: descriptor, closeOnDealloc: true))
+        sink = .file(FileHandle(fileDescriptor: try SpoolFiles.create(path, mode: O_WRONLY), closeOnDealloc: true))
         self.path = path
         buffer = RecordBytes(capacity: SpoolWriter.bufferSize + 4096)
     }
@@ -113,12 +107,9 @@ public final class SpoolChunks {
     /// Where each key's chunks lie, in the order written.
     private var chunks: [String: [(offset: off_t, count: Int)]] = [:]
 
-    /// Creates (or empties) the file, readable by the hub's user only: it holds personal data.
+    /// Creates (or empties) the file (`SpoolFiles.create`).
     public init(path: String) throws {
-        descriptor = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else {
-            throw StorageError(.damagedFile, "cannot create spool file \(path): \(String(cString: strerror(errno)))")
-        }
+        descriptor = try SpoolFiles.create(path, mode: O_RDWR)
         self.path = path
     }
 
@@ -143,21 +134,9 @@ public final class SpoolChunks {
     /// missing); the kernel copies the bytes (sendfile), nothing passes through the process.
     public func append(_ key: String, to target: String) throws {
         guard let list = chunks[key] else { return }
-        let output = open(target, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
-        guard output >= 0, lseek(output, 0, SEEK_END) >= 0 else {
-            if output >= 0 { Glibc.close(output) }
-            throw StorageError(.damagedFile, "cannot append to spool file \(target)")
-        }
-        defer { Glibc.close(output) }
-        for chunk in list {
-            var offset = chunk.offset
-            var left = chunk.count
-            while left > 0 {
-                let copied = sendfile(output, descriptor, &offset, left)
-                guard copied > 0 || (copied < 0 && errno == EINTR) else {
-                    throw StorageError(.damagedFile, "cannot append spool chunks of \(path) to \(target)")
-                }
-                left -= max(copied, 0)
+        try SpoolFiles.appending(to: target) { output in
+            for chunk in list {
+                try SpoolFiles.copy(descriptor, from: chunk.offset, count: chunk.count, to: output, describing: "\(path) to \(target)")
             }
         }
     }
@@ -402,5 +381,55 @@ public struct QuarantinedRow: Sendable, Hashable {
         self.line = line
         self.problem = RowProblem(code, field: fields[2].map { String(decoding: $0, as: UTF8.self) }, String(decoding: message, as: UTF8.self))
         self.raw = Array(raw)
+    }
+}
+
+/// The file operations of spools: created private, appended to by the kernel (sendfile).
+public enum SpoolFiles {
+    /// Creates (or empties) a spool file, readable by the hub's user only: it holds personal
+    /// data. `mode` is `O_WRONLY` or `O_RDWR`. open(2) itself: FileManager.createFile writes a
+    /// temporary file and renames it, two file creations for each of the hundreds of spools.
+    static func create(_ path: String, mode: Int32) throws -> Int32 {
+        let descriptor = open(path, mode | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw StorageError(.damagedFile, "cannot create spool file \(path): \(String(cString: strerror(errno)))")
+        }
+        return descriptor
+    }
+
+    /// Appends one spool file to another (created when missing) and removes it.
+    public static func append(_ path: String, to target: String) throws {
+        let input = open(path, O_RDONLY | O_CLOEXEC)
+        guard input >= 0 else { throw StorageError(.damagedFile, "spool file \(path) is missing") }
+        defer { Glibc.close(input) }
+        try appending(to: target) { output in
+            try copy(input, from: nil, count: nil, to: output, describing: "\(path) to \(target)")
+        }
+        unlink(path)
+    }
+
+    /// Calls `body` with `target` open at its end (created when missing).
+    static func appending(to target: String, _ body: (Int32) throws -> Void) throws {
+        let output = open(target, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
+        guard output >= 0 else { throw StorageError(.damagedFile, "cannot append to spool file \(target)") }
+        defer { Glibc.close(output) }
+        guard lseek(output, 0, SEEK_END) >= 0 else { throw StorageError(.damagedFile, "cannot append to spool file \(target)") }
+        try body(output)
+    }
+
+    /// Copies `count` bytes of `input` from `offset` (nil: from its position to its end) to
+    /// `output`'s position; the kernel copies them, nothing passes through the process.
+    static func copy(_ input: Int32, from offset: off_t?, count: Int?, to output: Int32, describing what: String) throws {
+        var position = offset ?? 0
+        var left = count ?? Int.max
+        while left > 0 {
+            let copied = offset == nil ? sendfile(output, input, nil, min(left, 1 << 30)) : sendfile(output, input, &position, min(left, 1 << 30))
+            if copied == 0 {
+                guard count == nil else { throw StorageError(.damagedFile, "cannot append \(what): the spool ends early") }
+                return
+            }
+            guard copied > 0 || errno == EINTR else { throw StorageError(.damagedFile, "cannot append \(what)") }
+            left -= max(copied, 0)
+        }
     }
 }
