@@ -108,4 +108,43 @@ import WaterHubTestSupport
         }
         #expect(compared > 500)
     }
+
+    /// Every demo feed's rows go where ff486a8 (the last commit that made an `Event` of every
+    /// row) sent them: the town of each routed row, and the code, field and message of each
+    /// quarantined one, as that build's `waterhub fetch` stored them (events' lines per town
+    /// file, the ledger's quarantine), hashed one line each in line order; and the counts.
+    @Test(arguments: [
+        ("aquaflan", 52, 12, 2, "123287a2777c279f0f7b79b6271297fd3712d763ce7862f7e9ab5e6ae99f9694"),
+        ("kempenwater", 36, 1, 0, "c67db6f06d255bdd4cbb5e31a71cc23a648f5403206c84717b8797a8f22ece6f"),
+        ("polderwater", 30, 0, 1, "394dce5922c9aae74ca553f2e0da2d26121a6d8c3d37dcf2f276137f08ba461b"),
+        ("scheldewater", 48, 0, 0, "2c90a39ba824ec7092cb55ac9050079b20db3b8a5cadbdad3c3cc38eb427684f"),
+    ])
+    func eachDemoFeedRoutesAsBeforeTheRowWasReadInPlace(source id: String, routed: Int, outside: Int, quarantined: Int, sha256: String) throws {
+        let configuration = try ConfigurationLoader.load(directory: Repository.config)
+        let source = try #require(configuration.sources.first { $0.id == id })
+        let file = try #require(FileManager.default.contentsOfDirectory(atPath: Repository.demoFeeds).first { $0.hasPrefix(id) })
+        let bytes = try #require(FileManager.default.contents(atPath: "\(Repository.demoFeeds)/\(file)"))
+        let router = Router(reference: configuration.reference, tenants: Set(configuration.tenants.map(\.nisCode)))
+        var triage = try FeedTriage(source: InMemoryByteSource(Array(bytes), chunkSize: 1024), sourceID: id, dialect: source.dialect,
+                                    router: router, rules: configuration.rules, today: .day("2026-11-24"))
+        var lines: [String] = []
+        var counts = (routed: 0, outside: 0, quarantined: 0)
+        while let (line, decision) = try triage.nextRoute() {
+            switch decision {
+            case .tenant(let nisCode):
+                lines.append("\(line) \(nisCode)")
+                counts.routed += 1
+            case .outsideRegion:
+                counts.outside += 1
+            case .rejected(let problem):
+                lines.append("\(line) \(problem.code.rawValue) \(problem.field ?? "-") \(problem.message)")
+                counts.quarantined += 1
+            }
+        }
+        #expect(counts == (routed, outside, quarantined))
+        let directory = TemporaryDirectory("golden-\(id)")
+        let text = directory.write("decisions.txt", Data(lines.map { $0 + "\n" }.joined().utf8))
+        #expect(try DatabaseFiles.sha256(ofFile: text) == sha256, "\(id): the decisions differ from ff486a8's:\n\(lines.joined(separator: "\n"))")
+    }
 }
+
