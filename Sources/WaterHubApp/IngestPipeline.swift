@@ -145,6 +145,7 @@ extension Hub {
         // applied before the file it corrects. The next run routes it again and applies them
         // all in order (`finishUnfinishedBatches`).
         let blocked = steps.firstIndex { if case .unfinished = $0 { true } else { false } } ?? steps.endIndex
+        let failedBatch: Int64? = if blocked < steps.endIndex, case .unfinished(let batchID, _) = steps[blocked] { batchID } else { nil }
         let routed = steps[..<blocked].compactMap { step -> RoutedBatch? in if case .routed(let batch) = step { batch } else { nil } }
         var failure: String?
         if !routed.isEmpty {
@@ -160,9 +161,8 @@ extension Hub {
             case .done(let report), .unfinished(_, let report):
                 return report
             case .routed(let batch) where index > blocked:
-                guard case .unfinished(let failedBatch, _) = steps[blocked] else { preconditionFailure("blocked by an unfinished step") }
                 return SourceReport(source: source.id, outcome: .failed(message:
-                    "batch \(batch.batchID) is routed but not applied: batch \(failedBatch) before it could not be routed; the next run finishes both, in order"))
+                    "batch \(batch.batchID) is routed but not applied: batch \(failedBatch!) before it could not be routed; the next run finishes both, in order"))
             case .routing:
                 preconditionFailure("every routing step was awaited above")
             case .routed(let batch):

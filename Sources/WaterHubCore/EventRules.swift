@@ -33,7 +33,7 @@ public struct EventRules: Sendable, Hashable {
         if !event.hasHousehold {
             return RowProblem(.missingField, field: .customerNumber, "every row needs a customer number or a connection id")
         }
-        if (event.nisCode ?? "").isEmpty && (event.postalCode ?? "").isEmpty {
+        if !event.has(.nisCode) && !event.has(.postalCode) {
             return RowProblem(.noLocation, field: .postalCode, "every row needs a NIS code or a postal code")
         }
         for field in EventRules.requiredFields(for: event.type) where !event.has(field) {

@@ -35,8 +35,8 @@ public struct EventMapper: Sendable {
     }
 
     /// Reads the typed values of a row whose fields hold their trimmed text (see `FeedRow`):
-    /// the event type, date, amount, protected flag, NIS and postal code; or says which field is
-    /// wrong and why.
+    /// the event type, date, amount and protected flag, and that the NIS and postal code are
+    /// digits; or says which field is wrong and why.
     public func map(_ row: inout FeedRow) -> RowProblem? {
         guard let typeCode = row.string(.type) else {
             return RowProblem(.missingField, field: .type, "no event type")
@@ -81,13 +81,11 @@ public struct EventMapper: Sendable {
             guard EventMapper.isDigits(code, count: 5) else {
                 return RowProblem(.invalidValue, field: .nisCode, "a NIS code has 5 digits, got \(code.debugDescription)")
             }
-            row.nisCode = code
         }
         if let code = row.string(.postalCode) {
             guard EventMapper.isDigits(code, count: 4) else {
                 return RowProblem(.unknownPostalCode, field: .postalCode, "a Belgian postal code has 4 digits, got \(code.debugDescription)")
             }
-            row.postalCode = code
         }
         return nil
     }

@@ -19,8 +19,6 @@ public struct FeedRow: EventFields {
     var mappedDate: CalendarDate?
     public internal(set) var amountDueCents: Int64?
     public internal(set) var protectedCustomer: ProtectedStatus = .unknown
-    public internal(set) var postalCode: String?
-    public internal(set) var nisCode: String?
 
     init(source: String) {
         self.source = source
@@ -30,6 +28,8 @@ public struct FeedRow: EventFields {
     public var type: EventType { mappedType! }
     public var eventDate: CalendarDate { mappedDate! }
     public var municipality: String? { string(.municipality) }
+    public var postalCode: String? { string(.postalCode) }
+    public var nisCode: String? { string(.nisCode) }
 
     @inline(__always)
     public func withTextBytes<T>(_ field: EventField, _ body: (UnsafeBufferPointer<UInt8>?) throws -> T) rethrows -> T {
@@ -50,8 +50,6 @@ public struct FeedRow: EventFields {
         mappedDate = nil
         amountDueCents = nil
         protectedCustomer = .unknown
-        postalCode = nil
-        nisCode = nil
     }
 
     /// Sets a field to text already trimmed (blank leaves it absent).

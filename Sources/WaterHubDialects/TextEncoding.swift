@@ -13,23 +13,11 @@ public enum TextEncoding: String, Sendable, Hashable, CaseIterable {
         if TextEncoding.isASCII(bytes) {
             return String(decoding: bytes, as: UTF8.self)
         }
-        switch self {
-        case .utf8:
-            return String(validating: bytes, as: UTF8.self)
-        case .latin1, .windows1252:
-            // Straight into UTF-8 (at most three bytes per byte), then one string.
-            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: bytes.count * 3) { utf8 -> String? in
-                var count = 0
-                for byte in bytes {
-                    guard let scalar = scalar(for: byte) else { return nil }
-                    UTF8.encode(scalar) { unit in
-                        utf8[count] = unit
-                        count += 1
-                    }
-                }
-                return String(decoding: UnsafeBufferPointer(rebasing: utf8[..<count]), as: UTF8.self)
-            }
-        }
+        if self == .utf8 { return String(validating: bytes, as: UTF8.self) }
+        var utf8: [UInt8] = []
+        utf8.reserveCapacity(bytes.count * 3)
+        guard appendUTF8(bytes, to: &utf8) else { return nil }
+        return String(decoding: utf8, as: UTF8.self)
     }
 
     /// Appends the bytes' text without the whitespace around it, in UTF-8, to `buffer`: exactly

@@ -9,56 +9,37 @@ import WaterHubTestSupport
 
 /// The ingest spools each row from the decoder's buffers (`FeedTriage.nextRoute`, `FeedRow`)
 /// instead of making an `Event` of it. Every demo feed, in each shipped dialect, must give the
-/// same decisions and, for every town, the same spool bytes both ways.
+/// same spool bytes for every town both ways, and route as before.
 @Suite struct RowInPlaceTests {
-    struct Routed: Equatable {
-        /// One entry per row: its line and where it went (a town, outside, or the problem's code).
-        var decisions: [String] = []
-        /// Each town's spool, byte for byte.
-        var spools: [String: Data] = [:]
-    }
-
-    func route(_ path: String, source: SourceConfiguration, configuration: HubConfiguration, inPlace: Bool) throws -> Routed {
-        let folder = TemporaryDirectory("in-place-\(inPlace)")
+    /// Spools a feed's routed rows twice in one pass: from the row in place, and through the
+    /// row's `Event` in its spool form the slow way (`SpooledEvent.spoolFields`, strings per
+    /// field). Each town's two spools, byte for byte, and how many rows were routed.
+    func spoolBothWays(_ path: String, source: SourceConfiguration, configuration: HubConfiguration) throws
+        -> (inPlace: [String: Data], fromEvents: [String: Data], routed: Int) {
+        let folder = TemporaryDirectory("in-place")
         let file = try FileByteSource(path: path)
         defer { file.close() }
         let router = Router(reference: configuration.reference, tenants: Set(configuration.tenants.map(\.nisCode)))
         var triage = try FeedTriage(source: file, sourceID: source.id, dialect: source.dialect, router: router,
                                     rules: configuration.rules, today: .day("2026-11-22"))
-        var writers: [String: SpoolWriter] = [:]
-        func writer(_ nisCode: String) throws -> SpoolWriter {
-            if let writer = writers[nisCode] { return writer }
-            let writer = try SpoolWriter(path: "\(folder.path)/\(nisCode).spool")
-            writers[nisCode] = writer
-            return writer
+        var writers: [String: (inPlace: SpoolWriter, fromEvent: SpoolWriter)] = [:]
+        var routed = 0
+        while let (line, decision) = try triage.nextRoute() {
+            guard case .tenant(let nisCode) = decision else { continue }
+            let pair = try writers[nisCode] ?? (SpoolWriter(path: "\(folder.path)/\(nisCode).row"), SpoolWriter(path: "\(folder.path)/\(nisCode).event"))
+            writers[nisCode] = pair
+            try pair.inPlace.append(triage.row, line: line)
+            try pair.fromEvent.append(SpooledEvent(event: triage.row.event(), line: line).spoolFields)
+            routed += 1
         }
-        var routed = Routed()
-        if inPlace {
-            while let (line, decision) = try triage.nextRoute() {
-                switch decision {
-                case .tenant(let nisCode):
-                    try writer(nisCode).append(triage.row, line: line)
-                    routed.decisions.append("\(line) \(nisCode)")
-                case .outsideRegion(let nisCode): routed.decisions.append("\(line) outside \(nisCode)")
-                case .rejected(let problem): routed.decisions.append("\(line) \(problem.code.rawValue) \(triage.rawRecord.count)")
-                }
-            }
-        } else {
-            while let decision = try triage.next() {
-                switch decision {
-                case .routed(let nisCode, let event, let line):
-                    try writer(nisCode).append(SpooledEvent(event: event, line: line).spoolFields)
-                    routed.decisions.append("\(line) \(nisCode)")
-                case .outsideRegion(let nisCode, let line): routed.decisions.append("\(line) outside \(nisCode)")
-                case .quarantined(let problem, let line, let raw): routed.decisions.append("\(line) \(problem.code.rawValue) \(raw.count)")
-                }
-            }
+        var inPlace: [String: Data] = [:], fromEvents: [String: Data] = [:]
+        for (nisCode, pair) in writers {
+            try pair.inPlace.close()
+            try pair.fromEvent.close()
+            inPlace[nisCode] = try Data(contentsOf: URL(fileURLWithPath: pair.inPlace.path))
+            fromEvents[nisCode] = try Data(contentsOf: URL(fileURLWithPath: pair.fromEvent.path))
         }
-        for (nisCode, writer) in writers {
-            try writer.close()
-            routed.spools[nisCode] = try Data(contentsOf: URL(fileURLWithPath: writer.path))
-        }
-        return routed
+        return (inPlace, fromEvents, routed)
     }
 
     @Test func everyDemoFeedSpoolsTheSameBytesFromTheRowAsFromItsEvent() throws {
@@ -66,13 +47,9 @@ import WaterHubTestSupport
         #expect(configuration.sources.count == 4)
         for source in configuration.sources {
             let file = try #require(FileManager.default.contentsOfDirectory(atPath: Repository.demoFeeds).first { $0.hasPrefix(source.id) })
-            let path = "\(Repository.demoFeeds)/\(file)"
-            // The event's spool form is written the slow way (`SpooledEvent.spoolFields`, strings
-            // per field), the row's straight from the decoder's buffers.
-            let fromEvents = try route(path, source: source, configuration: configuration, inPlace: false)
-            let inPlace = try route(path, source: source, configuration: configuration, inPlace: true)
-            #expect(!fromEvents.spools.isEmpty && fromEvents.decisions.count >= 30, "\(source.id)")
-            #expect(inPlace == fromEvents, "\(source.id)")
+            let spooled = try spoolBothWays("\(Repository.demoFeeds)/\(file)", source: source, configuration: configuration)
+            #expect(!spooled.inPlace.isEmpty && spooled.routed >= 30, "\(source.id)")
+            #expect(spooled.inPlace == spooled.fromEvents, "\(source.id)")
         }
     }
 
