@@ -19,7 +19,7 @@ extension TenantDatabase {
     public static func applyToNewFile(tenant: Tenant, path: String, batches: [SpooledBatch], recordedAt: Date = Date(),
                                       caseCacheCapacity: Int = 10_000) async throws -> [ApplyResult]? {
         guard !FileManager.default.fileExists(atPath: path) else { return nil }
-        return try await withCheckedThrowingContinuation { continuation in
+        let (building, results) = try await withCheckedThrowingContinuation { continuation in
             // Blocking file and SQLite work: on a thread of its own, not the concurrency pool's.
             DispatchQueue.global().async {
                 continuation.resume(with: Result {
@@ -27,6 +27,10 @@ extension TenantDatabase {
                 })
             }
         }
+        // The wait for the disk is the publisher's: this thread goes on to the next town.
+        // link() never replaces a file: when another process created the town file meanwhile,
+        // that file stays and the batches are applied to it the usual way.
+        return try await FilePublisher.shared.publish(building, as: path) ? results : nil
     }
 
     /// The hidden names files are built under: `.<town file name>.new-<uuid>` in the same folder.
@@ -42,12 +46,15 @@ extension TenantDatabase {
         }
     }
 
+    /// Builds the file under a hidden name and closes it; returns that name. On an error the
+    /// hidden file is removed.
     private static func buildNewFile(tenant: Tenant, path: String, batches: [SpooledBatch], recordedAt: Date,
-                                     caseCacheCapacity: Int) throws -> [ApplyResult]? {
+                                     caseCacheCapacity: Int) throws -> (building: String, results: [ApplyResult]) {
         let folder = (path as NSString).deletingLastPathComponent
         let building = "\(folder)/.\((path as NSString).lastPathComponent).new-\(UUID().uuidString)"
         try copyTemplate(toNewFile: building)
-        defer { unlink(building) }
+        var built = false
+        defer { if !built { unlink(building) } }
         var configuration = Configuration()
         configuration.label = "new-tenant-\(tenant.nisCode)"
         // References are checked once, over the whole file, before it is put in place (see
@@ -77,15 +84,8 @@ extension TenantDatabase {
             return results
         }
         try queue.close()
-        try sync(building)
-        // link() never replaces a file: when another process created the town file meanwhile,
-        // that file stays and the batches are applied to it the usual way.
-        if link(building, path) != 0 {
-            if errno == EEXIST { return nil }
-            throw FileFailure(message: "cannot create \(path): \(String(cString: strerror(errno)))")
-        }
-        try sync(folder)
-        return results
+        built = true
+        return (building, results)
     }
 
     /// Every REFERENCES clause of a town file's schema, as (table, column, parent table, its
@@ -114,18 +114,4 @@ extension TenantDatabase {
             throw StorageError(.inconsistent, "\(row[1] as Int) value(s) of \(row[0] as String) refer to no row")
         }
     }
-
-    /// Forces a file (or a folder's entries) to disk.
-    private static func sync(_ path: String) throws {
-        let descriptor = open(path, O_RDONLY)
-        guard descriptor >= 0 else { throw FileFailure(message: "cannot open \(path) to sync it: \(String(cString: strerror(errno)))") }
-        defer { close(descriptor) }
-        guard fsync(descriptor) == 0 else { throw FileFailure(message: "cannot sync \(path) to disk: \(String(cString: strerror(errno)))") }
-    }
-}
-
-/// A file system call that failed (not a damaged file: nothing is regenerated for it).
-struct FileFailure: Error, CustomStringConvertible {
-    let message: String
-    var description: String { message }
 }
