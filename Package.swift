@@ -10,7 +10,7 @@
 //   WaterHubStatistics pure: the regional cell's figures from the towns' counts, through disclosure control
 //   WaterHubConfig    reads and validates Config/ (YAML with file:line:key diagnostics)
 //   CCurl             libcurl, loaded at the first transfer, with typed shims for its variadic calls
-//   CSQLiteSetup      a typed shim for SQLite's variadic process-wide settings (sqlite3_config)
+//   CSQLite           SQLite 3.50.4 itself (the amalgamation), built into the binary with the options WaterHub needs
 //   WaterHubFetch     the libcurl fetcher (file://, http(s)://, sftp://)
 //   WaterHubStorage   GRDB: the hub ledger and one database per town
 //   WaterHubAPI       Hummingbird 2: the token-bound pull API
@@ -73,9 +73,27 @@ let package = Package(
         // libcurl's headers (libcurl4-openssl-dev) and a loader: the library itself is loaded at
         // the first transfer (shim.c), with typed wrappers for its variadic calls (include/shim.h).
         .target(name: "CCurl"),
-        .systemLibrary(
-            name: "CSQLiteSetup",
-            providers: [.apt(["libsqlite3-dev"])]
+        // SQLite itself, compiled into the binary (Sources/CSQLite/README.md says why, which
+        // version and options, and how to update it). GRDB still compiles against the system's
+        // sqlite3.h (libsqlite3-dev: the same API); its calls are linked to this copy. Built
+        // optimised in debug builds too: the tests spend much of their time in SQLite.
+        .target(
+            name: "CSQLite",
+            exclude: ["README.md"],
+            cSettings: [
+                .define("SQLITE_THREADSAFE", to: "1"),
+                .define("SQLITE_SECURE_DELETE"),
+                .define("SQLITE_DEFAULT_MEMSTATUS", to: "0"),
+                .define("SQLITE_OMIT_DEPRECATED"),
+                .define("SQLITE_OMIT_SHARED_CACHE"),
+                .define("SQLITE_OMIT_LOAD_EXTENSION"),
+                .define("SQLITE_MAX_EXPR_DEPTH", to: "0"),
+                .define("SQLITE_USE_ALLOCA"),
+                .define("SQLITE_LIKE_DOESNT_MATCH_BLOBS"),
+                .define("SQLITE_ENABLE_MATH_FUNCTIONS"),
+                .define("HAVE_ISNAN"),
+                .unsafeFlags(["-O2", "-w"]),
+            ]
         ),
         .target(
             name: "WaterHubFetch",
@@ -89,7 +107,7 @@ let package = Package(
         .target(
             name: "WaterHubStorage",
             dependencies: [
-                "WaterHubCore", "WaterHubStatistics", "CSQLiteSetup",
+                "WaterHubCore", "WaterHubStatistics", "CSQLite",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),

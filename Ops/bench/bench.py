@@ -607,8 +607,6 @@ def machine_facts():
     commit = capture(["git", "-C", ROOT, "rev-parse", "--short=12", "HEAD"]) or "unknown"
     branch = capture(["git", "-C", ROOT, "rev-parse", "--abbrev-ref", "HEAD"])
     dirty = capture(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"])
-    libs = capture(["ldd", WATERHUB])
-    linked = lambda name: next((l.split("=>")[1].split("(")[0].strip() for l in libs.splitlines() if name in l and "=>" in l), "?")
     return {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "commit": f"{commit}{' (uncommitted changes)' if dirty else ''}" + (f" on {branch}" if branch else ""),
@@ -619,7 +617,7 @@ def machine_facts():
         "swift": capture(["swift", "--version"]).splitlines()[0] if capture(["swift", "--version"]) else "?",
         "sqlite_cli": capture(["sqlite3", "--version"]).split(" ")[0],
         "sqlite_python": sqlite3.sqlite_version,
-        "sqlite_waterhub": library_version(linked("libsqlite3"), "sqlite3_libversion") + f" ({linked('libsqlite3')})",
+        "sqlite_waterhub": capture([WATERHUB, "--version"]).removeprefix("waterhub, with SQLite ") + " (built into the binary: Sources/CSQLite)",
         "libcurl": library_version("libcurl.so.4", "curl_version") + " (libcurl.so.4, loaded at the first fetch)",
         "wrk": (capture(["wrk", "-v"]) or subprocess.run(["wrk", "-v"], capture_output=True, text=True).stderr).splitlines()[0] if shutil.which("wrk") else "?",
         "datasette": capture([VENV_BIN / "datasette", "--version"]),
@@ -661,7 +659,7 @@ def build_report(facts, feed, ingest, footprint, pull, total_seconds, fsync_befo
     for key, label in [("date", "date"), ("commit", "commit"), ("cores", "cores"), ("memory", "memory"),
                        ("kernel", "kernel"), ("load", "load average at start"), ("load_end", "load average at end"), ("swift", "Swift"),
                        ("sqlite_cli", "SQLite (sqlite3 CLI: peer A, limit)"),
-                       ("sqlite_python", "SQLite (Python: peer B, Datasette)"), ("sqlite_waterhub", "SQLite linked by WaterHub"),
+                       ("sqlite_python", "SQLite (Python: peer B, Datasette)"), ("sqlite_waterhub", "SQLite of WaterHub"),
                        ("libcurl", "libcurl"), ("wrk", "wrk"), ("datasette", "Datasette"), ("sqlite_utils", "sqlite-utils"),
                        ("python", "Python")]:
         w(f"| {label} | {facts[key]} |")

@@ -9,6 +9,9 @@ import WaterHubStorage
 /// The running hub's parts, built once from the configuration and shared by the CLI commands,
 /// the scheduler and the API.
 public final class Hub: Sendable {
+    /// What `waterhub --version` says: the SQLite built into the binary (Sources/CSQLite).
+    public static var versionDescription: String { "waterhub, with SQLite \(SQLiteBuild.description)" }
+
     public let configuration: HubConfiguration
     public let directory: DataDirectory
     public let ledger: Ledger

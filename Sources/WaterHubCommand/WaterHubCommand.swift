@@ -8,6 +8,7 @@ struct WaterHubCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "waterhub",
         abstract: "Fetches the water companies' weekly feeds, splits them per town, and serves each town its own slice.",
+        version: Hub.versionDescription,
         subcommands: [Serve.self, Fetch.self, Status.self, QuarantineCommand.self, Quality.self, Check.self, Verify.self, Backup.self,
                       Restore.self, Purge.self, Erase.self, TokenCommand.self, Audit.self, StatsCommand.self]
     )

@@ -1,6 +1,6 @@
-import CSQLiteSetup
 import Foundation
 import GRDB
+import GRDBSQLite
 import WaterHubCore
 
 /// Settings every hub database shares, and the migration step that refuses newer files.
@@ -8,7 +8,6 @@ enum StorageConfiguration {
     /// WAL (readers never block the writer), foreign keys, and `synchronous = FULL`: a
     /// committed batch survives a power cut, which the exactly-once promise depends on.
     static func databaseConfiguration(label: String, cacheKiB: Int = 2048) -> Configuration {
-        _ = processSettings
         var configuration = Configuration()
         configuration.label = label
         configuration.foreignKeysEnabled = true
@@ -18,16 +17,11 @@ enum StorageConfiguration {
             try db.execute(sql: "PRAGMA synchronous = FULL")
             try db.execute(sql: "PRAGMA cache_size = -\(cacheKiB)")
             // What a purge or an erasure clears is overwritten with zeros in the file, not left
-            // in its free space, whatever the default of the SQLite build (Debian's is on).
+            // in its free space, whatever the default of the SQLite build (CSQLite's is on).
             try db.execute(sql: "PRAGMA secure_delete = ON")
         }
         return configuration
     }
-
-    /// SQLite's process-wide settings, made once before the hub opens its first database.
-    private static let processSettings: Void = {
-        _ = waterhub_sqlite_disable_memory_statistics()
-    }()
 
     /// Copies the write-ahead log into the database file and empties it (truncates it to zero
     /// bytes), after a purge: the log holds the pages as they were before, personal data
@@ -119,5 +113,13 @@ enum OpaqueKey {
             bits >>= 5
         }
         return String(characters)
+    }
+}
+
+/// The SQLite the hub runs on: compiled into the binary (Sources/CSQLite), not the system's.
+public enum SQLiteBuild {
+    /// Its version and release date, e.g. `3.50.4 (2025-07-30)`.
+    public static var description: String {
+        "\(String(cString: sqlite3_libversion())) (\(String(cString: sqlite3_sourceid()).prefix(10)))"
     }
 }
