@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import GRDB
 import GRDBSQLite
+import Synchronization
 import WaterHubCore
 
 /// One town's own SQLite file: its events (every version), its households, and the batches
@@ -67,25 +68,40 @@ public final class TenantDatabase: Sendable {
     /// The folder's template, built when missing. It keeps SQLite's rollback journal: a file
     /// built apart (see `applyToNewFile`) then needs no log files while it is built, and a town
     /// file opened the usual way switches to the write-ahead log when it is first opened.
+    ///
+    /// One thread of the process builds it while the others wait (a first load starts several
+    /// town files at once), without a sync per migration: once, before it takes its name.
     private static func template(in folder: String) throws -> String {
         let name = ".town-template-v\(migrator.migrations.count)-rollback"
         let template = "\(folder)/\(name)"
-        if FileManager.default.fileExists(atPath: template) { return template }
-        let building = "\(template).\(UUID().uuidString)"
-        StorageConfiguration.createPrivately(building)
-        let queue = try DatabaseQueue(path: building)
-        try migrator.migrate(queue)
-        try queue.close()
-        // Two processes may build it at once: the rename makes one of them win, whole.
-        if rename(building, template) != 0 { try? FileManager.default.removeItem(atPath: building) }
-        // Templates of earlier versions are not used again (this one, and another process's
-        // copy of it being built, share its name as a prefix).
-        for other in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
-        where other.hasPrefix(".town-template-v") && !other.hasPrefix(name) {
-            unlink("\(folder)/\(other)")
+        return try templateBuilding.withLock { _ in
+            if FileManager.default.fileExists(atPath: template) { return template }
+            let building = "\(template).\(UUID().uuidString)"
+            StorageConfiguration.createPrivately(building)
+            do {
+                var configuration = Configuration()
+                configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = OFF") }
+                let queue = try DatabaseQueue(path: building, configuration: configuration)
+                try migrator.migrate(queue)
+                try queue.close()
+                try FilePublisher.sync(building)
+            } catch {
+                unlink(building)
+                throw error
+            }
+            // Two processes may build it at once: the rename makes one of them win, whole.
+            if rename(building, template) != 0 { try? FileManager.default.removeItem(atPath: building) }
+            // Templates of earlier versions are not used again (this one, and another process's
+            // copy of it being built, share its name as a prefix).
+            for other in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+            where other.hasPrefix(".town-template-v") && !other.hasPrefix(name) {
+                unlink("\(folder)/\(other)")
+            }
+            return template
         }
-        return template
     }
+
+    private static let templateBuilding = Mutex(())
 
     /// The household id of a key, when the key belongs to a household of this town.
     func householdID(_ key: String, in db: Database) throws -> Int64? {
