@@ -406,6 +406,7 @@ extension Hub {
             let percent = Int((share * 100).rounded())
             return .held("the whole file is held: \(counts.quarantined) of \(counts.rowsIn) rows (\(percent) %) are bad, more than the \(Int(configuration.maximumQuarantinedShare * 100)) % allowed; top reasons: \(top)")
         }
+        try routed.writeIndex()
         return .routed(counts, routed.perTenant, reached: routed.reached)
     }
 
@@ -460,6 +461,7 @@ extension Hub {
                 } catch {
                     part.failure = error
                 }
+                part.closeKeepingFailure()
             }
         }
         do {
@@ -470,9 +472,9 @@ extension Hub {
             // Thrown after the later parts are done: they write into the same folder.
             first.failure = error
         }
+        first.closeKeepingFailure()
         group.wait()
         for part in [first] + later {
-            try part.close()
             if let failure = part.failure { throw failure }
         }
         // The first whole-file problem in file order, as one pass would have stopped at it.
@@ -527,10 +529,14 @@ extension Hub {
         // Per town, its pending batches in the order given.
         var perTown: [String: [TenantDatabase.SpooledBatch]] = [:]
         for batch in batches {
-            let folder = directory.spool(batch: batch.id)
-            for (nisCode, expected) in try ledger.pendingTenants(batchID: batch.id) {
+            let pending = try ledger.pendingTenants(batchID: batch.id)
+            guard !pending.isEmpty else { continue }
+            // A missing or damaged index throws here, before any town is applied: the batch's
+            // spools are then regenerated (`apply(batches:)`).
+            let index = try SpoolIndex(folder: directory.spool(batch: batch.id))
+            for (nisCode, expected) in pending {
                 perTown[nisCode, default: []].append(TenantDatabase.SpooledBatch(batchID: batch.id, fileSHA256: batch.sha256,
-                                                                                 spool: "\(folder)/\(nisCode).spool", expectedCount: expected))
+                                                                                 spool: index.towns[nisCode] ?? [], expectedCount: expected))
             }
         }
         let recordedAt = now()
@@ -647,36 +653,37 @@ struct RoutingContext: Sendable {
     }
 }
 
-/// The spools, counts and reasons of routing a file, or one part of it (part 0 writes the
-/// batch's spool files; a later part writes its towns' spools as chunks of one file, and its
-/// quarantine spool apart, appended to part 0's in `append`).
+/// The spools, counts and reasons of routing a file, or one part of it: each part writes its
+/// towns' spools as chunks of one file (`towns.spool`, `towns.spool.part1`, …) and its
+/// quarantine spool apart. `append` adds a later part's to part 0's, and `writeIndex` records
+/// where each town's spool lies (`SpoolIndex`): no file per town is created, nothing is copied.
 /// Used by one thread at a time: the routing waits for every part before reading any.
 final class RoutedPart: @unchecked Sendable {
     private let folder: String
-    private let suffix: String
     private var writers: [String: SpoolWriter] = [:]
-    /// A later part's file of town spools.
-    private let chunks: SpoolChunks?
+    /// This part's file of town spools.
+    private let chunks: SpoolChunks
     private let quarantine: SpoolWriter
     private(set) var counts = BatchCounts()
     private(set) var reasons: [RowProblem.Code: Int] = [:]
     /// The lines sorted, for a release of held rows.
     private(set) var reached = Set<Int>()
     private(set) var acceptedIDs = FingerprintSet()
-    /// Counts of the part 0 spools of the towns appended to from later parts.
-    private var appended: [String: Int] = [:]
+    /// Each town's spool: where its chunks lie in this part's file, then in later parts' (set
+    /// at `close`, extended by `append`), and how many events they hold.
+    private var spools: [String: (segments: [SpoolSegment], count: Int)] = [:]
     var feedError: FeedError?
     var failure: (any Error)?
 
     init(folder: String, part: Int) throws {
         self.folder = folder
-        suffix = part == 0 ? "" : ".part\(part)"
+        let suffix = part == 0 ? "" : ".part\(part)"
         quarantine = try SpoolWriter(path: "\(folder)/quarantine.spool\(suffix)")
-        chunks = part == 0 ? nil : try SpoolChunks(path: "\(folder)/towns.spool\(suffix)")
+        chunks = try SpoolChunks(path: "\(folder)/towns.spool\(suffix)")
     }
 
     /// Events per town.
-    var perTenant: [String: Int] { writers.mapValues(\.count).merging(appended, uniquingKeysWith: +) }
+    var perTenant: [String: Int] { spools.mapValues(\.count) }
 
     func sort(_ triage: inout FeedTriage<FileByteSource>, recordingLines: Bool) throws {
         defer { acceptedIDs = triage.acceptedIDs }
@@ -690,7 +697,7 @@ final class RoutedPart: @unchecked Sendable {
                 if let existing = writers[nisCode] {
                     writer = existing
                 } else {
-                    writer = try chunks.map { SpoolWriter(chunksIn: $0, key: nisCode) } ?? SpoolWriter(path: "\(folder)/\(nisCode).spool")
+                    writer = SpoolWriter(chunksIn: chunks, key: nisCode)
                     writers[nisCode] = writer
                 }
                 try writer.append(triage.row, line: line)
@@ -707,22 +714,40 @@ final class RoutedPart: @unchecked Sendable {
 
     func close() throws {
         try quarantine.close()
-        for writer in writers.values { try writer.close() }
+        for (nisCode, writer) in writers {
+            try writer.close()
+            spools[nisCode] = (chunks.segments(nisCode), writer.count)
+        }
+        writers = [:]
     }
 
-    /// Appends a later part's spools (closed) to this part's, in file order, and adds its counts.
+    /// Closes on the part's own thread (the parts close at once); an error is kept as the
+    /// part's failure unless it has one already.
+    func closeKeepingFailure() {
+        do {
+            try close()
+        } catch {
+            if failure == nil { failure = error }
+        }
+    }
+
+    /// Adds a later part's spools (closed) after this part's, in file order, and its counts.
     func append(_ later: RoutedPart) throws {
         try SpoolFiles.append(later.quarantine.path, to: quarantine.path)
-        for (nisCode, writer) in later.writers {
-            try later.chunks?.append(nisCode, to: "\(folder)/\(nisCode).spool")
-            appended[nisCode, default: 0] += writer.count
+        for (nisCode, spool) in later.spools {
+            spools[nisCode, default: ([], 0)].segments += spool.segments
+            spools[nisCode, default: ([], 0)].count += spool.count
         }
-        later.chunks?.remove()
         counts.rowsIn += later.counts.rowsIn
         counts.routed += later.counts.routed
         counts.outsideRegion += later.counts.outsideRegion
         counts.quarantined += later.counts.quarantined
         reasons.merge(later.reasons, uniquingKeysWith: +)
+    }
+
+    /// Writes where each town's spool lies (after every part was appended).
+    func writeIndex() throws {
+        try SpoolIndex(towns: spools.mapValues(\.segments)).write(to: folder)
     }
 }
 

@@ -28,8 +28,8 @@ public final class SpoolWriter {
         buffer = RecordBytes(capacity: SpoolWriter.bufferSize + 4096)
     }
 
-    /// Writes the spool as chunks of `chunks`, under `key`: `SpoolChunks.append` puts them
-    /// in a file of their own afterwards.
+    /// Writes the spool as chunks of `chunks`, under `key` (`SpoolChunks.segments` says where
+    /// they lie).
     public init(chunksIn chunks: SpoolChunks, key: String) {
         sink = .chunks(chunks, key: key)
         path = chunks.path
@@ -96,20 +96,21 @@ public final class SpoolWriter {
     }
 }
 
-/// One file that holds many spools as chunks, written by one thread: a later part of a file
-/// routed in parts writes all its towns' spools into one file instead of one file each (each
-/// file created costs the routing thread more than its bytes), and `append` then puts each
-/// town's chunks, in order, at the end of that town's spool.
+/// One file that holds many spools as chunks, written by one thread: routing writes all the
+/// towns' spools of a batch (of a part of it) into one file instead of one file each. Each file
+/// created costs more than its bytes (on ext4, finding a free inode past the ones deleted in
+/// the last minutes), and a first load would create and delete two per town.
+/// `segments(_:)` says where a town's chunks lie; `SpoolIndex` keeps that for the apply.
 public final class SpoolChunks {
     public let path: String
     private let descriptor: Int32
     private var end: off_t = 0
     /// Where each key's chunks lie, in the order written.
-    private var chunks: [String: [(offset: off_t, count: Int)]] = [:]
+    private var chunks: [String: [SpoolSegment]] = [:]
 
     /// Creates (or empties) the file (`SpoolFiles.create`).
     public init(path: String) throws {
-        descriptor = try SpoolFiles.create(path, mode: O_RDWR)
+        descriptor = try SpoolFiles.create(path, mode: O_WRONLY)
         self.path = path
     }
 
@@ -126,24 +127,100 @@ public final class SpoolChunks {
             }
             written += max(result, 0)
         }
-        chunks[key, default: []].append((end, bytes.count))
+        chunks[key, default: []].append(SpoolSegment(path: path, offset: Int64(end), count: bytes.count))
         end += off_t(bytes.count)
     }
 
-    /// Appends the chunks written under `key`, in order, to the file at `target` (created when
-    /// missing); the kernel copies the bytes (sendfile), nothing passes through the process.
-    public func append(_ key: String, to target: String) throws {
-        guard let list = chunks[key] else { return }
-        try SpoolFiles.appending(to: target) { output in
-            for chunk in list {
-                try SpoolFiles.copy(descriptor, from: chunk.offset, count: chunk.count, to: output, describing: "\(path) to \(target)")
-            }
-        }
+    /// Where the chunks written under `key` lie, in the order written.
+    public func segments(_ key: String) -> [SpoolSegment] {
+        chunks[key] ?? []
+    }
+}
+
+/// A piece of a spool file: `count` bytes from `offset`, or the whole file (`count` nil). A
+/// spool is the records of its pieces, one after the other.
+public struct SpoolSegment: Sendable, Hashable {
+    public var path: String
+    public var offset: Int64
+    public var count: Int?
+
+    public init(path: String, offset: Int64, count: Int?) {
+        self.path = path
+        self.offset = offset
+        self.count = count
     }
 
-    /// Removes the file (the chunks were appended where they belong).
-    public func remove() {
-        unlink(path)
+    /// A spool that is a file of its own.
+    public static func wholeFile(_ path: String) -> SpoolSegment {
+        SpoolSegment(path: path, offset: 0, count: nil)
+    }
+}
+
+/// Where each town's spool of a batch lies in the batch's spool files (`SpoolChunks`, one per
+/// part of the file routed at once): the file `towns.index` in the batch's spool folder,
+/// written when routing ends. Text, one town a line: its NIS code, then each piece as
+/// `file:offset:count`, files named relative to the folder; a last line `end <towns>` tells a
+/// complete index from one cut short.
+public struct SpoolIndex: Sendable, Equatable {
+    public static let fileName = "towns.index"
+    private static let header = "waterhub spool index 1"
+
+    /// Each town's pieces, in order.
+    public var towns: [String: [SpoolSegment]]
+
+    public init(towns: [String: [SpoolSegment]]) {
+        self.towns = towns
+    }
+
+    /// Writes the index into `folder` (where every piece's file must be). Not forced to disk,
+    /// like the spools: a lost or damaged index is regenerated with them.
+    public func write(to folder: String) throws {
+        var text = SpoolIndex.header + "\n"
+        for (town, segments) in towns.sorted(by: { $0.key < $1.key }) {
+            text += town
+            for segment in segments {
+                let name = (segment.path as NSString).lastPathComponent
+                guard (segment.path as NSString).deletingLastPathComponent == folder, let count = segment.count else {
+                    throw StorageError(.inconsistent, "spool piece \(segment.path) is not a chunk of a file in \(folder)")
+                }
+                text += " \(name):\(segment.offset):\(count)"
+            }
+            text += "\n"
+        }
+        text += "end \(towns.count)\n"
+        let path = "\(folder)/\(SpoolIndex.fileName)"
+        let descriptor = try SpoolFiles.create(path, mode: O_WRONLY)
+        defer { Glibc.close(descriptor) }
+        var bytes = Array(text.utf8)
+        let written = bytes.withUnsafeMutableBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+        guard written == bytes.count else { throw StorageError(.damagedFile, "cannot write \(path)") }
+        bytes.removeAll()
+    }
+
+    /// Reads the index of the batch whose spools are in `folder`; a missing, cut short or
+    /// malformed index is a damaged file (the batch's spools are then regenerated).
+    public init(folder: String) throws {
+        let path = "\(folder)/\(SpoolIndex.fileName)"
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw StorageError(.damagedFile, "spool index \(path) is missing")
+        }
+        func damaged(_ why: String) -> StorageError { StorageError(.damagedFile, "spool index \(path) is damaged: \(why)") }
+        let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        guard lines.first == Substring(SpoolIndex.header) else { throw damaged("no header") }
+        guard lines.count >= 3, lines.last == "", lines[lines.count - 2] == Substring("end \(lines.count - 3)") else { throw damaged("cut short") }
+        var towns: [String: [SpoolSegment]] = [:]
+        for line in lines[1..<(lines.count - 2)] {
+            let words = line.split(separator: " ")
+            guard let town = words.first, towns[String(town)] == nil else { throw damaged("a town twice or a blank line") }
+            towns[String(town)] = try words.dropFirst().map { word in
+                let parts = word.split(separator: ":")
+                guard parts.count == 3, !parts[0].contains("/"), let offset = Int64(parts[1]), let count = Int(parts[2]), offset >= 0, count >= 0 else {
+                    throw damaged("a piece of \(town) reads `\(word)`")
+                }
+                return SpoolSegment(path: "\(folder)/\(parts[0])", offset: offset, count: count)
+            }
+        }
+        self.towns = towns
     }
 }
 
@@ -237,19 +314,22 @@ struct RecordBytes {
     }
 }
 
-/// Reads a spool file back, record by record; a record cut short marks the spool damaged.
+/// Reads a spool back, record by record, from its file or from its pieces in the batch's spool
+/// files (`SpoolSegment`); a record cut short, or a piece shorter than its index says, marks
+/// the spool damaged.
 public struct SpoolReader: Sequence, IteratorProtocol {
-    private let handle: FileHandle
+    private let files: SpoolPieces
     private var buffer: [UInt8] = []
     private var offset = 0
-    /// Set when the file ends in the middle of a record.
+    /// Set when the spool ends in the middle of a record, or a piece ends early.
     public private(set) var damaged = false
 
     public init(path: String) throws {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw StorageError(.damagedFile, "spool file \(path) is missing")
-        }
-        self.handle = handle
+        try self.init(segments: [.wholeFile(path)])
+    }
+
+    public init(segments: [SpoolSegment]) throws {
+        files = try SpoolPieces(segments)
     }
 
     /// Calls `body` with the next record's bytes (valid only inside `body`); nil at the end.
@@ -281,16 +361,15 @@ public struct SpoolReader: Sequence, IteratorProtocol {
         offset = 0
         while buffer.count < count {
             let wanted = Swift.max(SpoolReader.readSize, count - buffer.count)
-            // read(2) itself, into uninitialised memory: FileHandle.read(upToCount:) asks the
-            // kernel for 4 KiB at a time.
+            // Read by the kernel into uninitialised memory.
             var got = 0
             let chunk = [UInt8](unsafeUninitializedCapacity: wanted) { bytes, initialized in
-                repeat { got = read(handle.fileDescriptor, bytes.baseAddress, wanted) } while got < 0 && errno == EINTR
-                initialized = Swift.max(got, 0)
+                got = files.read(into: UnsafeMutableRawBufferPointer(bytes))
+                initialized = got
             }
             if buffer.isEmpty { buffer = chunk } else { buffer.append(contentsOf: chunk) }
             guard got > 0 else {
-                if !buffer.isEmpty { damaged = true }
+                if !buffer.isEmpty || files.endedEarly { damaged = true }
                 return false
             }
         }
@@ -299,6 +378,54 @@ public struct SpoolReader: Sequence, IteratorProtocol {
 
     /// Bytes asked for at each read.
     static let readSize = 1 << 18
+}
+
+/// The pieces of one spool, read one after the other (a class: it owns the open files).
+private final class SpoolPieces {
+    private let segments: [SpoolSegment]
+    private var descriptors: [String: Int32] = [:]
+    private var current = 0
+    private var done = 0
+    /// Set when a piece's file ended before the piece did.
+    private(set) var endedEarly = false
+
+    init(_ segments: [SpoolSegment]) throws {
+        self.segments = segments
+        for path in Set(segments.map(\.path)) {
+            let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else {
+                for opened in descriptors.values { close(opened) }
+                throw StorageError(.damagedFile, "spool file \(path) is missing")
+            }
+            descriptors[path] = descriptor
+        }
+    }
+
+    deinit {
+        for descriptor in descriptors.values { close(descriptor) }
+    }
+
+    /// Reads up to `into.count` bytes of the spool; 0 at its end (or on a read error, which
+    /// marks it ended early).
+    func read(into bytes: UnsafeMutableRawBufferPointer) -> Int {
+        while current < segments.count {
+            let segment = segments[current]
+            let left = segment.count.map { $0 - done } ?? bytes.count
+            if left == 0 { current += 1; done = 0; continue }
+            var got = 0
+            repeat {
+                got = pread(descriptors[segment.path]!, bytes.baseAddress, Swift.min(left, bytes.count), off_t(segment.offset) + off_t(done))
+            } while got < 0 && errno == EINTR
+            if got > 0 {
+                done += got
+                return got
+            }
+            if got < 0 || segment.count != nil { endedEarly = true; return 0 }
+            current += 1
+            done = 0
+        }
+        return 0
+    }
 }
 
 /// One routed event on its way into a town file, with the line it was read from.
@@ -402,34 +529,22 @@ public enum SpoolFiles {
         let input = open(path, O_RDONLY | O_CLOEXEC)
         guard input >= 0 else { throw StorageError(.damagedFile, "spool file \(path) is missing") }
         defer { Glibc.close(input) }
-        try appending(to: target) { output in
-            try copy(input, from: nil, count: nil, to: output, describing: "\(path) to \(target)")
-        }
-        unlink(path)
-    }
-
-    /// Calls `body` with `target` open at its end (created when missing).
-    static func appending(to target: String, _ body: (Int32) throws -> Void) throws {
+        // At its end by lseek: sendfile refuses an output opened with O_APPEND.
         let output = open(target, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
         guard output >= 0 else { throw StorageError(.damagedFile, "cannot append to spool file \(target)") }
         defer { Glibc.close(output) }
         guard lseek(output, 0, SEEK_END) >= 0 else { throw StorageError(.damagedFile, "cannot append to spool file \(target)") }
-        try body(output)
+        try copy(input, to: output, describing: "\(path) to \(target)")
+        unlink(path)
     }
 
-    /// Copies `count` bytes of `input` from `offset` (nil: from its position to its end) to
-    /// `output`'s position; the kernel copies them, nothing passes through the process.
-    static func copy(_ input: Int32, from offset: off_t?, count: Int?, to output: Int32, describing what: String) throws {
-        var position = offset ?? 0
-        var left = count ?? Int.max
-        while left > 0 {
-            let copied = offset == nil ? sendfile(output, input, nil, min(left, 1 << 30)) : sendfile(output, input, &position, min(left, 1 << 30))
-            if copied == 0 {
-                guard count == nil else { throw StorageError(.damagedFile, "cannot append \(what): the spool ends early") }
-                return
-            }
+    /// Copies `input` from its position to its end to `output`'s position; the kernel copies
+    /// the bytes, nothing passes through the process.
+    static func copy(_ input: Int32, to output: Int32, describing what: String) throws {
+        while true {
+            let copied = sendfile(output, input, nil, 1 << 30)
+            if copied == 0 { return }
             guard copied > 0 || errno == EINTR else { throw StorageError(.damagedFile, "cannot append \(what)") }
-            left -= max(copied, 0)
         }
     }
 }

@@ -319,18 +319,24 @@ public final class TenantDatabase: Sendable {
         }
     }
 
-    /// One routed batch's spool file for this town, and how many events it must give.
+    /// One routed batch's spool for this town (its pieces in the batch's spool files, or a file
+    /// of its own), and how many events it must give.
     public struct SpooledBatch: Sendable {
         public var batchID: Int64
         public var fileSHA256: String
-        public var spool: String
+        public var spool: [SpoolSegment]
         public var expectedCount: Int
 
-        public init(batchID: Int64, fileSHA256: String, spool: String, expectedCount: Int) {
+        public init(batchID: Int64, fileSHA256: String, spool: [SpoolSegment], expectedCount: Int) {
             self.batchID = batchID
             self.fileSHA256 = fileSHA256
             self.spool = spool
             self.expectedCount = expectedCount
+        }
+
+        /// A spool that is a file of its own.
+        public init(batchID: Int64, fileSHA256: String, spool path: String, expectedCount: Int) {
+            self.init(batchID: batchID, fileSHA256: fileSHA256, spool: [.wholeFile(path)], expectedCount: expectedCount)
         }
     }
 
@@ -357,13 +363,13 @@ public final class TenantDatabase: Sendable {
 
     /// Applies one batch from its spool file, inside the caller's transaction.
     static func apply(_ batch: SpooledBatch, in db: Database, nisCode: String, caseCacheCapacity: Int, recordedAt: Date) throws -> ApplyResult {
-        var reader = try SpoolReader(path: batch.spool)
+        var reader = try SpoolReader(segments: batch.spool)
         return try apply(in: db, nisCode: nisCode, caseCacheCapacity: caseCacheCapacity, batchID: batch.batchID,
                          fileSHA256: batch.fileSHA256, expectedCount: batch.expectedCount, recordedAt: recordedAt) { writer in
             var ranges: [Range<Int>?] = []
             var count = 0
             while try reader.withNextEvent(ranges: &ranges, { try writer.write($0) }) != nil { count += 1 }
-            if reader.damaged { throw StorageError(.damagedFile, "the spool \(batch.spool) is cut short") }
+            if reader.damaged { throw StorageError(.damagedFile, "the spool of batch \(batch.batchID) for \(nisCode) is cut short") }
             return count
         }
     }

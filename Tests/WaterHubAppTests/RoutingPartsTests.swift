@@ -13,7 +13,8 @@ import WaterHubTestSupport
     struct Routed {
         var counts: BatchCounts
         var perTenant: [String: Int]
-        /// Every spool file of the batch, by name, byte for byte.
+        /// Every spool of the batch, byte for byte: each town's (read through the index, by
+        /// NIS code) and the quarantine's.
         var spools: [String: Data]
         /// Whether the hub read the file in parts (rather than in one pass).
         var split: Bool
@@ -34,10 +35,17 @@ import WaterHubTestSupport
             throw CommandFailure("held")
         }
         let folder = hub.directory.spool(batch: batch)
-        var spools: [String: Data] = [:]
-        for name in try FileManager.default.contentsOfDirectory(atPath: folder) {
-            spools[name] = try Data(contentsOf: URL(fileURLWithPath: "\(folder)/\(name)"))
+        var spools = try SpoolIndex(folder: folder).towns.mapValues { segments in
+            try segments.reduce(into: Data()) { spool, segment in
+                let file = try Data(contentsOf: URL(fileURLWithPath: segment.path))
+                spool += file[Int(segment.offset)..<Int(segment.offset) + segment.count!]
+            }
         }
+        spools["quarantine"] = try Data(contentsOf: URL(fileURLWithPath: "\(folder)/quarantine.spool"))
+        // Nothing else: one file of town spools per part, the index, the quarantine.
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
+        #expect(names == ["quarantine.spool", "towns.index", "towns.spool"] + (1..<parts).map { "towns.spool.part\($0)" }
+                || names == ["quarantine.spool", "towns.index", "towns.spool"], "\(names)")
         let probe = "\(directory.path)/probe"
         try FileManager.default.createDirectory(atPath: probe, withIntermediateDirectories: true)
         let context = RoutingContext(path: archived, sourceID: source.id, dialect: source.dialect,
@@ -108,7 +116,7 @@ import WaterHubTestSupport
         #expect(whole.counts.quarantined == 8)
     }
 
-    /// A later part writes its towns' spools as chunks of one file (`SpoolChunks`); a town with
+    /// Each part writes its towns' spools as chunks of one file (`SpoolChunks`); a town with
     /// many chunks in every part must come out with its records in file order.
     @Test func townSpoolsOfManyChunksInEveryPartComeOutAsInOnePass() throws {
         var feed = CanonicalFeed()
