@@ -178,7 +178,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WaterHubFetchTests",
-            dependencies: ["WaterHubFetch", "WaterHubTestSupport"],
+            dependencies: ["WaterHubFetch", "WaterHubTestSupport", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

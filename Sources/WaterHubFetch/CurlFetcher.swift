@@ -268,7 +268,7 @@ final class Transfer {
     let maxBytes: Int64
     let cancelled: CancellationFlag
     var hostKey: HostKeyCheck
-    var hasher = SHA256()
+    let hasher = BackgroundHasher()
     var bytes: Int64 = 0
     var overLimit = false
     var etag: String?
@@ -285,7 +285,7 @@ final class Transfer {
     }
 
     func digest() -> String {
-        hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        hasher.digest()
     }
 
     /// A header line; a new status line (after a redirect or a 100) starts over.
@@ -326,7 +326,7 @@ private let curlWrite: waterhub_write_callback = { data, size, count, context in
         return 0
     }
     let buffer = UnsafeRawBufferPointer(start: data, count: length)
-    transfer.hasher.update(bufferPointer: buffer)
+    transfer.hasher.update(buffer)
     // Straight from curl's buffer (no Data copy of every chunk of a large feed).
     do {
         try transfer.file.write(contentsOf: buffer)

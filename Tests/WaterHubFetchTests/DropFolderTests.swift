@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Testing
 import WaterHubFetch
@@ -78,6 +79,20 @@ import WaterHubTestSupport
         #expect(file.url.hasPrefix("file:///") && file.url.contains("%20"))
         #expect(response.sha256 == sampleFeedSHA256)
         #expect(response.bytes == file.size)
+    }
+
+    /// A body of many of curl's 512 KiB chunks, hashed on another thread while it is written:
+    /// the digest is the file's, chunk order and buffer reuse included.
+    @Test func aLargeFileIsHashedExactlyWhileItIsFetched() async throws {
+        let directory = TemporaryDirectory("drop")
+        var body = [UInt8](repeating: 0, count: 6_000_001)
+        for index in body.indices { body[index] = UInt8(truncatingIfNeeded: index &* 2_654_435_761 >> 13) }
+        let path = directory.write("aquaflan-large.csv", Data(body))
+        let staging = TemporaryDirectory("fetch")
+        let response = try await CurlFetcher().fetch(FetchRequest(url: URL(fileURLWithPath: path).absoluteString, stagingPath: staging.stagingPath))
+        #expect(response.bytes == Int64(body.count))
+        #expect(response.sha256 == SHA256.hash(data: body).map { String(format: "%02x", $0) }.joined())
+        #expect(FileManager.default.contents(atPath: staging.stagingPath) == Data(body))
     }
 
     @Test func localFileOverMaxBytesIsRefusedAndLeavesNoStagingFile() async throws {
