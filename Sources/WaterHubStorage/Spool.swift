@@ -183,10 +183,11 @@ public struct SpoolIndex: Sendable, Equatable {
             text.append(contentsOf: town.utf8)
             for segment in segments {
                 if names[segment.path] == nil {
-                    guard (segment.path as NSString).deletingLastPathComponent == folder else {
+                    let name = segment.path.hasPrefix(folder + "/") ? segment.path.dropFirst(folder.count + 1) : ""
+                    guard !name.isEmpty, !name.contains("/") else {
                         throw StorageError(.inconsistent, "spool piece \(segment.path) is not in \(folder)")
                     }
-                    names[segment.path] = Array((segment.path as NSString).lastPathComponent.utf8)
+                    names[segment.path] = Array(name.utf8)
                 }
                 guard let count = segment.count else { throw StorageError(.inconsistent, "spool piece \(segment.path) has no length") }
                 text.append(0x20)
@@ -202,8 +203,16 @@ public struct SpoolIndex: Sendable, Equatable {
         let path = "\(folder)/\(SpoolIndex.fileName)"
         let descriptor = try SpoolFiles.create(path, mode: O_WRONLY)
         defer { Glibc.close(descriptor) }
-        let written = text.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
-        guard written == text.count else { throw StorageError(.damagedFile, "cannot write \(path)") }
+        try text.withUnsafeBytes { bytes in
+            var done = 0
+            while done < bytes.count {
+                let written = Glibc.write(descriptor, bytes.baseAddress! + done, bytes.count - done)
+                guard written >= 0 || errno == EINTR else {
+                    throw StorageError(.damagedFile, "cannot write \(path): \(String(cString: strerror(errno)))")
+                }
+                done += max(written, 0)
+            }
+        }
     }
 
     /// Reads the index of the batch whose spools are in `folder`; a missing, cut short or

@@ -53,6 +53,37 @@ import WaterHubTestSupport
         #expect(try await hub.verify().problems.isEmpty)
     }
 
+    @Test func aTownMissingFromTheIndexIsRegenerated() async throws {
+        let directory = TemporaryDirectory("spool-index-town")
+        let (hub, batch) = try await routedButNotApplied(directory)
+        let path = "\(hub.directory.spool(batch: batch))/\(SpoolIndex.fileName)"
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").filter { !$0.hasPrefix("44021 ") && !$0.hasPrefix("end ") }
+        try (lines.joined(separator: "\n") + "\nend \(lines.count - 1)\n").write(toFile: path, atomically: false, encoding: .utf8)
+        try await hub.finishUnfinishedBatches()
+        #expect(try await hub.registry.database("44021")!.eventCount() == 20)
+        #expect(try await hub.registry.database("11002")!.eventCount() == 20)
+    }
+
+    /// A batch routed by a WaterHub that wrote one spool file per town (before the index) is
+    /// applied from those files: the raw file is gone, so nothing could be routed again.
+    @Test func aBatchRoutedBeforeTheIndexIsAppliedFromItsTownFiles() async throws {
+        let directory = TemporaryDirectory("spool-old-layout")
+        let (hub, batch) = try await routedButNotApplied(directory)
+        let folder = hub.directory.spool(batch: batch)
+        for (town, segments) in try SpoolIndex(folder: folder).towns {
+            let spool = try segments.reduce(into: Data()) { spool, segment in
+                spool += try Data(contentsOf: URL(fileURLWithPath: segment.path))[Int(segment.offset)..<Int(segment.offset) + segment.count!]
+            }
+            try spool.write(to: URL(fileURLWithPath: "\(folder)/\(town).spool"))
+        }
+        for name in ["towns.spool", SpoolIndex.fileName] { try FileManager.default.removeItem(atPath: "\(folder)/\(name)") }
+        try FileManager.default.removeItem(atPath: "\(directory.path)/archived.csv")
+        try await hub.finishUnfinishedBatches()
+        #expect(try hub.ledger.batch(batch)?.status == .applied)
+        #expect(try await hub.registry.database("44021")!.eventCount() == 20)
+        #expect(try await hub.registry.database("11002")!.eventCount() == 20)
+    }
+
     @Test func aChangedConfigurationIsRefusedRatherThanGuessed() async throws {
         let directory = TemporaryDirectory("spool-config")
         let (first, batch) = try await routedButNotApplied(directory)
