@@ -531,24 +531,11 @@ extension Hub {
         for batch in batches {
             let pending = try ledger.pendingTenants(batchID: batch.id)
             guard !pending.isEmpty else { continue }
-            let folder = directory.spool(batch: batch.id)
-            let towns: [String: [SpoolSegment]]
-            if !FileManager.default.fileExists(atPath: "\(folder)/\(SpoolIndex.fileName)"),
-               pending.keys.allSatisfy({ FileManager.default.fileExists(atPath: "\(folder)/\($0).spool") }) {
-                // Routed by a WaterHub before the index (2026-11-24): one spool file per town. A
-                // release batch cannot be routed again, so its spools are read as they are.
-                towns = Dictionary(uniqueKeysWithValues: pending.keys.map { ($0, [SpoolSegment.wholeFile("\(folder)/\($0).spool")]) })
-            } else {
-                // A missing or damaged index throws here, before any town is applied: the
-                // batch's spools are then regenerated (`apply(batches:)`).
-                towns = try SpoolIndex(folder: folder).towns
-            }
+            // Read before any town is applied: a damaged index throws here (`apply(batches:)`).
+            let towns = try SpoolIndex.spools(of: pending.keys, in: directory.spool(batch: batch.id))
             for (nisCode, expected) in pending {
-                guard let spool = towns[nisCode] else {
-                    throw StorageError(.damagedFile, "the spool index of batch \(batch.id) has no spool for \(nisCode)")
-                }
                 perTown[nisCode, default: []].append(TenantDatabase.SpooledBatch(batchID: batch.id, fileSHA256: batch.sha256,
-                                                                                 spool: spool, expectedCount: expected))
+                                                                                 spool: towns[nisCode]!, expectedCount: expected))
             }
         }
         let recordedAt = now()

@@ -193,7 +193,7 @@ public struct CurlFetcher: Sendable {
             return .failure(FetchError(kind: .temporary, curlCode: 0, httpStatus: status,
                                        message: "the body has \(transfer.bytes) bytes but Content-Length said \(expected): the transfer was cut off"))
         }
-        return .success(FetchResponse(status: status, notModified: false, bytes: transfer.bytes, sha256: transfer.digest(),
+        return .success(FetchResponse(status: status, notModified: false, bytes: transfer.bytes, sha256: transfer.hasher.digest(),
                                       etag: transfer.etag, lastModified: transfer.lastModified, durationMilliseconds: milliseconds))
     }
 
@@ -282,10 +282,6 @@ final class Transfer {
         self.maxBytes = maxBytes
         self.cancelled = cancelled
         self.hostKey = hostKey
-    }
-
-    func digest() -> String {
-        hasher.digest()
     }
 
     /// A header line; a new status line (after a redirect or a 100) starts over.

@@ -65,14 +65,7 @@ public final class FilePublisher: Sendable {
         var linked: [(job: Job, placed: Placed)] = []
         for job in jobs {
             do {
-                try sync(job.building)
-                if link(job.building, job.path) == 0 {
-                    linked.append((job, true))
-                } else if errno == EEXIST {
-                    linked.append((job, false))
-                } else {
-                    throw FileFailure(message: "cannot create \(job.path): \(String(cString: strerror(errno)))")
-                }
+                linked.append((job, try syncAndLink(job.building, as: job.path)))
             } catch {
                 unlink(job.building)
                 job.done(.failure(error))
@@ -91,6 +84,24 @@ public final class FilePublisher: Sendable {
             default: job.done(.success(placed))
             }
         }
+    }
+
+    /// Puts one file in place now, on the calling thread: to disk, linked, its folder to disk,
+    /// the hidden name removed (whatever happens).
+    static func placeNow(_ building: String, as path: String) throws -> Placed {
+        defer { unlink(building) }
+        let placed = try syncAndLink(building, as: path)
+        if placed { try sync((path as NSString).deletingLastPathComponent) }
+        return placed
+    }
+
+    /// Forces the built file to disk and links it under its name; false when a file of that
+    /// name is there already (`link` never replaces one).
+    private static func syncAndLink(_ building: String, as path: String) throws -> Placed {
+        try sync(building)
+        if link(building, path) == 0 { return true }
+        if errno == EEXIST { return false }
+        throw FileFailure(message: "cannot create \(path): \(String(cString: strerror(errno)))")
     }
 
     /// Forces a file (or a folder's entries) to disk.

@@ -23,7 +23,7 @@ public final class SpoolWriter {
 
     /// Creates (or empties) the file (`SpoolFiles.create`).
     public init(path: String) throws {
-        sink = .file(FileHandle(fileDescriptor: try SpoolFiles.create(path, mode: O_WRONLY), closeOnDealloc: true))
+        sink = .file(FileHandle(fileDescriptor: try SpoolFiles.create(path), closeOnDealloc: true))
         self.path = path
         buffer = RecordBytes(capacity: SpoolWriter.bufferSize + 4096)
     }
@@ -110,7 +110,7 @@ public final class SpoolChunks {
 
     /// Creates (or empties) the file (`SpoolFiles.create`).
     public init(path: String) throws {
-        descriptor = try SpoolFiles.create(path, mode: O_WRONLY)
+        descriptor = try SpoolFiles.create(path)
         self.path = path
     }
 
@@ -201,18 +201,33 @@ public struct SpoolIndex: Sendable, Equatable {
         }
         text.append(contentsOf: "end \(towns.count)\n".utf8)
         let path = "\(folder)/\(SpoolIndex.fileName)"
-        let descriptor = try SpoolFiles.create(path, mode: O_WRONLY)
-        defer { Glibc.close(descriptor) }
-        try text.withUnsafeBytes { bytes in
-            var done = 0
-            while done < bytes.count {
-                let written = Glibc.write(descriptor, bytes.baseAddress! + done, bytes.count - done)
-                guard written >= 0 || errno == EINTR else {
-                    throw StorageError(.damagedFile, "cannot write \(path): \(String(cString: strerror(errno)))")
-                }
-                done += max(written, 0)
-            }
+        let file = FileHandle(fileDescriptor: try SpoolFiles.create(path), closeOnDealloc: true)
+        do {
+            try file.write(contentsOf: text)
+            try file.close()
+        } catch {
+            throw StorageError(.damagedFile, "cannot write \(path): \(error)")
         }
+    }
+
+    /// Where each of `towns` has its spool in `folder`: through the index, or, for a batch
+    /// routed before the index existed (2026-11-24), its file of its own (`<nis>.spool`; a
+    /// release batch cannot be routed again, so such spools are read as they are). A missing
+    /// or damaged index, or a town it lacks, is a damaged file: the batch's spools are then
+    /// regenerated.
+    public static func spools(of towns: some Collection<String>, in folder: String) throws -> [String: [SpoolSegment]] {
+        let ownFile = { (town: String) in "\(folder)/\(town).spool" }
+        if !FileManager.default.fileExists(atPath: "\(folder)/\(fileName)"),
+           towns.allSatisfy({ FileManager.default.fileExists(atPath: ownFile($0)) }) {
+            return Dictionary(uniqueKeysWithValues: towns.map { ($0, [SpoolSegment.wholeFile(ownFile($0))]) })
+        }
+        let index = try SpoolIndex(folder: folder)
+        return try Dictionary(uniqueKeysWithValues: towns.map { town in
+            guard let spool = index.towns[town] else {
+                throw StorageError(.damagedFile, "the spool index in \(folder) has no spool for \(town)")
+            }
+            return (town, spool)
+        })
     }
 
     /// Reads the index of the batch whose spools are in `folder`; a missing, cut short or
@@ -549,11 +564,11 @@ public struct QuarantinedRow: Sendable, Hashable {
 
 /// The file operations of spools: created private, appended to by the kernel (sendfile).
 public enum SpoolFiles {
-    /// Creates (or empties) a spool file, readable by the hub's user only: it holds personal
-    /// data. `mode` is `O_WRONLY` or `O_RDWR`. open(2) itself: FileManager.createFile writes a
-    /// temporary file and renames it, two file creations for each of the hundreds of spools.
-    static func create(_ path: String, mode: Int32) throws -> Int32 {
-        let descriptor = open(path, mode | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+    /// Creates (or empties) a spool file for writing, readable by the hub's user only: it holds
+    /// personal data. open(2) itself: FileManager.createFile writes a temporary file and renames
+    /// it, two file creations for every file.
+    static func create(_ path: String) throws -> Int32 {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
             throw StorageError(.damagedFile, "cannot create spool file \(path): \(String(cString: strerror(errno)))")
         }
@@ -570,17 +585,12 @@ public enum SpoolFiles {
         guard output >= 0 else { throw StorageError(.damagedFile, "cannot append to spool file \(target)") }
         defer { Glibc.close(output) }
         guard lseek(output, 0, SEEK_END) >= 0 else { throw StorageError(.damagedFile, "cannot append to spool file \(target)") }
-        try copy(input, to: output, describing: "\(path) to \(target)")
-        unlink(path)
-    }
-
-    /// Copies `input` from its position to its end to `output`'s position; the kernel copies
-    /// the bytes, nothing passes through the process.
-    static func copy(_ input: Int32, to output: Int32, describing what: String) throws {
+        // The kernel copies the bytes, nothing passes through the process.
         while true {
             let copied = sendfile(output, input, nil, 1 << 30)
-            if copied == 0 { return }
-            guard copied > 0 || errno == EINTR else { throw StorageError(.damagedFile, "cannot append \(what)") }
+            if copied == 0 { break }
+            guard copied > 0 || errno == EINTR else { throw StorageError(.damagedFile, "cannot append \(path) to \(target)") }
         }
+        unlink(path)
     }
 }

@@ -53,13 +53,9 @@ public final class TenantDatabase: Sendable {
     static func copyTemplate(to path: String) throws {
         let copy = "\(path).\(UUID().uuidString)"
         try copyTemplate(toNewFile: copy)
-        defer { unlink(copy) }
-        // On disk before it has the town's name: a power cut must not leave a town file that
-        // never reached the disk.
-        try FilePublisher.sync(copy)
-        // link() never replaces an existing file: if another process created the town file first,
-        // its file (and whatever it already wrote) stays, and this one opens it.
-        if link(copy, path) != 0 && errno != EEXIST { throw StorageError(.damagedFile, "cannot create \(path)") }
+        // On disk before it has the town's name. If another process created the town file
+        // first, its file (and whatever it already wrote) stays, and this one opens it.
+        _ = try FilePublisher.placeNow(copy, as: path)
     }
 
     /// Copies the template to a path nobody else uses, readable by the hub's user only.
